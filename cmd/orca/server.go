@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+
+	"github.com/orca-pods/orca/internal/server"
+)
+
+func newServerCommand() *cobra.Command {
+	var (
+		cfg  server.Config
+		bind string
+	)
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the control plane: Kubernetes API on etcd, scheduler and controllers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.BindAddress = net.ParseIP(bind)
+			if cfg.BindAddress == nil {
+				return fmt.Errorf("--bind-address %q is not an IP address", bind)
+			}
+			cfg.Logger = slog.Default()
+			quietLibraries()
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			ready := make(chan struct{})
+			cfg.Ready = ready
+			go func() {
+				select {
+				case <-ready:
+					fmt.Fprintf(cmd.OutOrStdout(), "orca is ready. To use it with kubectl:\nexport KUBECONFIG=%s\n", cfg.KubeconfigPath())
+				case <-ctx.Done():
+				}
+			}()
+			return server.Run(ctx, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", "/var/lib/orca", "directory for etcd data, certificates and the admin kubeconfig")
+	f.StringVar(&bind, "bind-address", "127.0.0.1", "address the API server listens on")
+	f.IntVar(&cfg.Port, "port", 6443, "port the API server listens on (HTTPS)")
+	f.StringSliceVar(&cfg.EtcdServers, "etcd-servers", nil, "client URLs of an external etcd cluster; embedded etcd when empty")
+	f.StringVar(&cfg.EtcdCAFile, "etcd-cafile", "", "CA bundle for external etcd TLS")
+	f.StringVar(&cfg.EtcdCertFile, "etcd-certfile", "", "client certificate for external etcd TLS")
+	f.StringVar(&cfg.EtcdKeyFile, "etcd-keyfile", "", "client key for external etcd TLS")
+	f.IntVar(&cfg.EtcdClientPort, "embedded-etcd-client-port", 2379, "loopback client port of the embedded etcd")
+	f.IntVar(&cfg.EtcdPeerPort, "embedded-etcd-peer-port", 2380, "loopback peer port of the embedded etcd")
+	return cmd
+}
+
+// quietLibraries keeps the Kubernetes libraries' klog output to errors:
+// orca logs what a user needs through slog.
+func quietLibraries() {
+	klog.SetSlogLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+}

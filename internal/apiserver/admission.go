@@ -1,0 +1,38 @@
+package apiserver
+
+import (
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+)
+
+// newAdmission builds the admission chain. Its plugins read the API through
+// the loopback client and an informer factory the generic server starts.
+func newAdmission(rc *genericapiserver.RecommendedConfig) (admission.Interface, error) {
+	client, err := kubernetes.NewForConfig(rc.LoopbackClientConfig)
+	if err != nil {
+		return nil, fmt.Errorf("loopback client: %w", err)
+	}
+	factory := informers.NewSharedInformerFactory(client, 0)
+	rc.SharedInformerFactory = factory
+	rc.ClientConfig = rc.LoopbackClientConfig
+
+	// NamespaceLifecycle: no objects in missing or terminating namespaces,
+	// and the system namespaces cannot be deleted.
+	nsLifecycle, err := lifecycle.NewLifecycle(sets.New(metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic))
+	if err != nil {
+		return nil, err
+	}
+	nsLifecycle.SetExternalKubeClientSet(client)
+	nsLifecycle.SetExternalKubeInformerFactory(factory)
+	if err := nsLifecycle.ValidateInitialization(); err != nil {
+		return nil, err
+	}
+	return admission.NewChainHandler(nsLifecycle), nil
+}

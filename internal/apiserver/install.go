@@ -1,0 +1,78 @@
+package apiserver
+
+import (
+	"fmt"
+	"maps"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/registry/rest"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+
+	"github.com/orca-pods/orca/internal/registry/basic"
+	"github.com/orca-pods/orca/internal/registry/event"
+	"github.com/orca-pods/orca/internal/registry/namespace"
+	"github.com/orca-pods/orca/internal/registry/node"
+	"github.com/orca-pods/orca/internal/registry/pod"
+)
+
+// install registers every resource's storage under /api and /apis.
+func (s *Server) install(opts generic.RESTOptionsGetter) error {
+	core := map[string]rest.Storage{}
+	for _, build := range []func() (map[string]rest.Storage, error){
+		func() (map[string]rest.Storage, error) { return pod.NewREST(s.Scheme, opts) },
+		func() (map[string]rest.Storage, error) { return namespace.NewREST(s.Scheme, opts) },
+		func() (map[string]rest.Storage, error) { return node.NewREST(s.Scheme, opts) },
+		func() (map[string]rest.Storage, error) { return event.NewREST(s.Scheme, opts) },
+	} {
+		m, err := build()
+		if err != nil {
+			return err
+		}
+		maps.Copy(core, m)
+	}
+	basicCore, coordination, scheduling, err := basic.NewREST(s.Scheme, opts)
+	if err != nil {
+		return err
+	}
+	maps.Copy(core, basicCore)
+
+	for _, storages := range []map[string]rest.Storage{core, coordination, scheduling} {
+		if err := s.addFieldLabelConversions(storages); err != nil {
+			return err
+		}
+	}
+	parameterCodec := runtime.NewParameterCodec(s.Scheme)
+	legacy := genericapiserver.NewDefaultAPIGroupInfo("", s.Scheme, parameterCodec, s.Codecs)
+	legacy.VersionedResourcesStorageMap[corev1.SchemeGroupVersion.Version] = core
+	if err := s.Generic.InstallLegacyAPIGroup(genericapiserver.DefaultLegacyAPIPrefix, &legacy); err != nil {
+		return fmt.Errorf("install core api: %w", err)
+	}
+
+	var groups []*genericapiserver.APIGroupInfo
+	for _, g := range []struct {
+		group, version string
+		storage        map[string]rest.Storage
+	}{
+		{coordinationv1.GroupName, "v1", coordination},
+		{schedulingv1.GroupName, "v1", scheduling},
+		// policy/v1 has no resources of its own here; Eviction is served as
+		// pods/eviction, but the group must exist for discovery.
+		{policyv1.GroupName, "v1", nil},
+	} {
+		if len(g.storage) == 0 {
+			continue
+		}
+		info := genericapiserver.NewDefaultAPIGroupInfo(g.group, s.Scheme, parameterCodec, s.Codecs)
+		info.VersionedResourcesStorageMap[g.version] = g.storage
+		groups = append(groups, &info)
+	}
+	if err := s.Generic.InstallAPIGroups(groups...); err != nil {
+		return fmt.Errorf("install api groups: %w", err)
+	}
+	return nil
+}

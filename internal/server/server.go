@@ -1,0 +1,158 @@
+// Package server is orca's composition root: it turns a Config into running
+// etcd, API server, controllers and scheduler, started in order.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+
+	"github.com/orca-pods/orca/internal/apiserver"
+	nscontroller "github.com/orca-pods/orca/internal/controllers/namespace"
+	sacontroller "github.com/orca-pods/orca/internal/controllers/serviceaccount"
+	"github.com/orca-pods/orca/internal/pki"
+	"github.com/orca-pods/orca/internal/scheduler"
+	"github.com/orca-pods/orca/internal/storage"
+)
+
+// Config is everything `orca server` can be told.
+type Config struct {
+	DataDir     string
+	BindAddress net.IP
+	Port        int
+	// EtcdServers selects an external etcd cluster instead of the embedded one.
+	EtcdServers                           []string
+	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
+	EtcdClientPort, EtcdPeerPort          int
+	// Ready, if set, is closed once the API answers and bootstrap is done.
+	Ready  chan<- struct{}
+	Logger *slog.Logger
+}
+
+// KubeconfigPath is where the admin kubeconfig is written.
+func (c Config) KubeconfigPath() string { return filepath.Join(c.DataDir, "kubeconfig.yaml") }
+
+func (c *Config) setDefaults() error {
+	if c.DataDir == "" {
+		return errors.New("data dir is required")
+	}
+	if c.BindAddress == nil {
+		c.BindAddress = net.IPv4(127, 0, 0, 1)
+	}
+	if c.Port == 0 {
+		c.Port = 6443
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Run starts everything and blocks until ctx ends, then shuts down in order.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.setDefaults(); err != nil {
+		return err
+	}
+	log := cfg.Logger
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	certs, err := ensureCerts(cfg)
+	if err != nil {
+		return err
+	}
+
+	etcd, err := storage.Start(ctx, storage.Config{
+		DataDir: cfg.DataDir, Servers: cfg.EtcdServers,
+		CAFile: cfg.EtcdCAFile, CertFile: cfg.EtcdCertFile, KeyFile: cfg.EtcdKeyFile,
+		ClientPort: cfg.EtcdClientPort, PeerPort: cfg.EtcdPeerPort, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer etcd.Close()
+
+	api, err := apiserver.New(apiserver.Config{
+		BindAddress: cfg.BindAddress, Port: cfg.Port,
+		ServingCertFile: certs.serving.CertFile, ServingKeyFile: certs.serving.KeyFile,
+		ClientCAFile: certs.ca.CertFile,
+		EtcdServers:  etcd.Endpoints, EtcdCAFile: etcd.CAFile, EtcdCertFile: etcd.CertFile, EtcdKeyFile: etcd.KeyFile,
+		Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+
+	var components sync.WaitGroup
+	defer components.Wait()
+	err = api.Generic.AddPostStartHook("orca-components", func(hook genericapiserver.PostStartHookContext) error {
+		return startComponents(hook, cfg, &components)
+	})
+	if err != nil {
+		return err
+	}
+	if err := pki.WriteKubeconfig(cfg.KubeconfigPath(), serverURL(cfg), certs.ca.CertFile, certs.admin); err != nil {
+		return err
+	}
+	log.Info("starting orca server", "url", serverURL(cfg), "dataDir", cfg.DataDir, "etcd", etcd.Endpoints)
+	return api.Generic.PrepareRun().RunWithContext(ctx)
+}
+
+// startComponents runs, beside the API server and through its loopback
+// client, everything a control plane runs: bootstrap, controllers, scheduler.
+func startComponents(hook genericapiserver.PostStartHookContext, cfg Config, wg *sync.WaitGroup) error {
+	ctx := hook.Context
+	restCfg := rest.CopyConfig(hook.LoopbackClientConfig)
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return err
+	}
+	meta, err := metadata.NewForConfig(restCfg)
+	if err != nil {
+		return err
+	}
+	if err := bootstrap(ctx, client); err != nil {
+		return err
+	}
+	log := cfg.Logger
+	factory := informers.NewSharedInformerFactory(client, 0)
+	sched, err := scheduler.New(scheduler.Config{Client: client, Logger: log.With("component", "scheduler")})
+	if err != nil {
+		return err
+	}
+	run := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	run(nscontroller.New(client, meta, factory, log.With("component", "namespace-controller")).Run)
+	run(sacontroller.New(client, factory, log.With("component", "serviceaccount-controller")).Run)
+	run(func(ctx context.Context) {
+		if err := sched.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("scheduler stopped", "err", err)
+		}
+	})
+	if cfg.Ready != nil {
+		close(cfg.Ready)
+	}
+	return nil
+}
+
+func serverURL(cfg Config) string {
+	host := cfg.BindAddress.String()
+	if cfg.BindAddress.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(cfg.Port))
+}

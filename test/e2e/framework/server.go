@@ -1,0 +1,213 @@
+// Package framework starts real orca servers and runs real kubectl against
+// them, for the end-to-end tests.
+package framework
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// RepoRoot is the checkout's top directory.
+func RepoRoot() string {
+	wd, _ := os.Getwd()
+	for dir := wd; dir != "/"; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+	}
+	return wd
+}
+
+// Binary builds orca once per test process with the Makefile's linker flags,
+// or returns $ORCA_BIN when set.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if p := os.Getenv("ORCA_BIN"); p != "" {
+			binPath = p
+			return
+		}
+		root := RepoRoot()
+		out, err := exec.Command("make", "-s", "--no-print-directory", "-C", root, "ldflags").Output()
+		if err != nil {
+			buildErr = fmt.Errorf("make ldflags: %w", err)
+			return
+		}
+		dir, err := os.MkdirTemp("", "orca-e2e-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "orca")
+		cmd := exec.Command("go", "build", "-ldflags", strings.TrimSpace(string(out)), "-o", binPath, "./cmd/orca")
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, b)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// Server is a running `orca server` in a temporary data dir.
+type Server struct {
+	t          testing.TB
+	Bin        string
+	DataDir    string
+	Port       int
+	Kubeconfig string
+	ExtraArgs  []string
+	etcdPorts  [2]int
+	cmd        *exec.Cmd
+	log        *bytes.Buffer
+	done       chan struct{}
+}
+
+// StartServer starts a server on free loopback ports and waits until it is
+// ready; it is stopped when the test ends.
+func StartServer(t testing.TB, extraArgs ...string) *Server {
+	t.Helper()
+	s := &Server{
+		t:         t,
+		Bin:       Binary(t),
+		DataDir:   t.TempDir(),
+		Port:      FreePort(t),
+		etcdPorts: [2]int{FreePort(t), FreePort(t)},
+		ExtraArgs: extraArgs,
+	}
+	s.Kubeconfig = filepath.Join(s.DataDir, "kubeconfig.yaml")
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Start runs the server process and waits for /readyz.
+func (s *Server) Start() {
+	s.t.Helper()
+	args := append([]string{"server",
+		"--data-dir", s.DataDir,
+		"--port", strconv.Itoa(s.Port),
+		"--embedded-etcd-client-port", strconv.Itoa(s.etcdPorts[0]),
+		"--embedded-etcd-peer-port", strconv.Itoa(s.etcdPorts[1]),
+	}, s.ExtraArgs...)
+	s.log = &bytes.Buffer{}
+	s.cmd = exec.Command(s.Bin, args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("start orca: %v", err)
+	}
+	s.done = make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	if err := s.WaitReady(60 * time.Second); err != nil {
+		s.Stop()
+		s.t.Fatalf("orca never became ready: %v\n--- server log ---\n%s", err, s.log.String())
+	}
+}
+
+// WaitReady polls /readyz through the admin kubeconfig.
+func (s *Server) WaitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			return fmt.Errorf("server exited")
+		default:
+		}
+		if _, err := os.Stat(s.Kubeconfig); err == nil {
+			cs, err := kubernetes.NewForConfig(s.RESTConfig())
+			if err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				_, last = cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+				cancel()
+				if last == nil {
+					return nil
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("timeout: %v", last)
+}
+
+// Stop sends SIGTERM and waits for a clean exit (SIGKILL after 20 s).
+func (s *Server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+		s.t.Errorf("orca did not stop within 20s of SIGTERM")
+	}
+}
+
+// Log returns what the server printed so far.
+func (s *Server) Log() string { return s.log.String() }
+
+// RESTConfig is the admin client configuration.
+func (s *Server) RESTConfig() *rest.Config {
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		s.t.Fatalf("load kubeconfig: %v", err)
+	}
+	return cfg
+}
+
+// Client is an admin client-go clientset.
+func (s *Server) Client() kubernetes.Interface { return s.ClientFor(s.RESTConfig()) }
+
+// ClientFor is a clientset for a tuned copy of RESTConfig.
+func (s *Server) ClientFor(cfg *rest.Config) kubernetes.Interface {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return cs
+}
+
+// PID is the server process's id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
+// FreePort asks the kernel for an unused loopback TCP port.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
