@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -35,6 +36,7 @@ type Backend struct {
 	Endpoints                 []string
 	CAFile, CertFile, KeyFile string
 	etcd                      *embed.Etcd
+	closing                   *atomic.Bool
 }
 
 // ErrStartTimeout is returned when the embedded member never became ready.
@@ -67,7 +69,9 @@ func Start(ctx context.Context, cfg Config) (*Backend, error) {
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
 	ec.InitialCluster = ec.Name + "=" + peer.String()
 	// etcd's own logs are noisy at info; orca reports what matters itself.
+	closing := &atomic.Bool{}
 	ec.LogLevel = zapcore.ErrorLevel.String()
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(etcdLogger(closing))
 	// The API server compacts on its own schedule (as kube-apiserver does),
 	// and a single member needs no elections to wait for.
 	ec.AutoCompactionMode = embed.CompactorModePeriodic
@@ -91,12 +95,13 @@ func Start(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, ctx.Err()
 	}
 	cfg.Logger.Debug("embedded etcd ready", "endpoint", client.String(), "dir", ec.Dir)
-	return &Backend{Endpoints: []string{client.String()}, etcd: e}, nil
+	return &Backend{Endpoints: []string{client.String()}, etcd: e, closing: closing}, nil
 }
 
 // Close stops the embedded member, if any.
 func (b *Backend) Close() {
 	if b.etcd != nil {
+		b.closing.Store(true)
 		b.etcd.Close()
 	}
 }

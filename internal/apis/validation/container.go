@@ -204,8 +204,8 @@ func validateContainerCommon(ctr *corev1.Container, ctx containerContext, path *
 	} else {
 		allErrs = append(allErrs, validateDNS1123Label(ctr.Name, namePath)...)
 	}
-	// Templates may leave the image empty for controllers to fill in; pods
-	// come through here too, and an empty image is never runnable.
+	// Whitespace is tolerated here because templates historically used " "
+	// as a placeholder; pods get the stricter validateContainerOnlyForPod.
 	if len(ctr.Image) == 0 {
 		allErrs = append(allErrs, field.Required(path.Child("image"), ""))
 	}

@@ -12,20 +12,26 @@ import (
 	utilsysctl "k8s.io/component-helpers/node/util/sysctl"
 )
 
+const (
+	// A sysctl name: dot- or slash-separated segments.
+	sysctlSegmentFmt      = "[a-z0-9]([-_a-z0-9]*[a-z0-9])?"
+	sysctlContainSlashFmt = "(" + sysctlSegmentFmt + "[\\./])*" + sysctlSegmentFmt
+	sysctlMaxLength       = 253
+
+	maxAppArmorLocalhostProfileLength = 4095 // PATH_MAX - 1
+	maxRunAsUserNameDomainLength      = 256
+	maxRunAsUserNameUserLength        = 104
+	maxGMSACredentialSpecLengthInKiB  = 64
+)
+
 var (
-	validFSGroupChangePolicies         = sets.New(corev1.FSGroupChangeOnRootMismatch, corev1.FSGroupChangeAlways)
-	validSupplementalGroupsPolicies    = sets.New(corev1.SupplementalGroupsPolicyMerge, corev1.SupplementalGroupsPolicyStrict)
-	validSELinuxChangePolicies         = sets.New(corev1.SELinuxChangePolicyRecursive, corev1.SELinuxChangePolicyMountOption)
-	supportedSeccompProfileTypes       = []corev1.SeccompProfileType{corev1.SeccompProfileTypeLocalhost, corev1.SeccompProfileTypeRuntimeDefault, corev1.SeccompProfileTypeUnconfined}
-	supportedAppArmorProfileTypes      = []corev1.AppArmorProfileType{corev1.AppArmorProfileTypeLocalhost, corev1.AppArmorProfileTypeRuntimeDefault, corev1.AppArmorProfileTypeUnconfined}
-	sysctlContainSlashRegexp           = regexp.MustCompile("^" + sysctlContainSlashFmt + "$")
-	sysctlSegmentFmt                   = "[a-z0-9]([-_a-z0-9]*[a-z0-9])?"
-	sysctlContainSlashFmt              = "(" + sysctlSegmentFmt + "[\\./])*" + sysctlSegmentFmt
-	sysctlMaxLength                    = 253
-	maxAppArmorLocalhostProfileLength  = 4095 // PATH_MAX - 1
-	maxRunAsUserNameDomainLength       = 256
-	maxRunAsUserNameUserLength         = 104
-	maxGMSACredentialSpecLengthInKiB   = 64
+	validFSGroupChangePolicies      = sets.New(corev1.FSGroupChangeOnRootMismatch, corev1.FSGroupChangeAlways)
+	validSupplementalGroupsPolicies = sets.New(corev1.SupplementalGroupsPolicyMerge, corev1.SupplementalGroupsPolicyStrict)
+	validSELinuxChangePolicies      = sets.New(corev1.SELinuxChangePolicyRecursive, corev1.SELinuxChangePolicyMountOption)
+	supportedSeccompProfileTypes    = []corev1.SeccompProfileType{corev1.SeccompProfileTypeLocalhost, corev1.SeccompProfileTypeRuntimeDefault, corev1.SeccompProfileTypeUnconfined}
+	supportedAppArmorProfileTypes   = []corev1.AppArmorProfileType{corev1.AppArmorProfileTypeLocalhost, corev1.AppArmorProfileTypeRuntimeDefault, corev1.AppArmorProfileTypeUnconfined}
+	sysctlContainSlashRegexp        = regexp.MustCompile("^" + sysctlContainSlashFmt + "$")
+
 	windowsCtrlRegex                   = regexp.MustCompile(`[[:cntrl:]]+`)
 	windowsInvalidUserNameCharsRegex   = regexp.MustCompile(`["/\\:;|=,\+\*\?<>@\[\]]`)
 	windowsInvalidUserNameDotsSpaceRgx = regexp.MustCompile(`^[\. ]+$`)

@@ -79,8 +79,10 @@ func TestValidatePodUpdate(t *testing.T) {
 			},
 		},
 		{
-			name:   "tolerations may not be removed",
-			old:    func(p *corev1.Pod) { p.Spec.Tolerations = []corev1.Toleration{{Key: "k", Operator: corev1.TolerationOpExists}} },
+			name: "tolerations may not be removed",
+			old: func(p *corev1.Pod) {
+				p.Spec.Tolerations = []corev1.Toleration{{Key: "k", Operator: corev1.TolerationOpExists}}
+			},
 			mutate: func(p *corev1.Pod) { p.Spec.Tolerations = nil },
 			want:   []string{"spec.tolerations: Forbidden: existing toleration can not be modified except its tolerationSeconds"},
 		},
@@ -220,10 +222,13 @@ func TestValidatePodEphemeralContainersUpdate(t *testing.T) {
 			},
 		},
 		{
-			name:   "static pod",
-			mutate: func(p *corev1.Pod) { p.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "x"}; p.Spec.NodeName = "n" },
-			new:    func() []corev1.EphemeralContainer { return []corev1.EphemeralContainer{debug} },
-			want:   []string{"[]: Forbidden: static pods do not support ephemeral containers"},
+			name: "static pod",
+			mutate: func(p *corev1.Pod) {
+				p.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "x"}
+				p.Spec.NodeName = "n"
+			},
+			new:  func() []corev1.EphemeralContainer { return []corev1.EphemeralContainer{debug} },
+			want: []string{"[]: Forbidden: static pods do not support ephemeral containers"},
 		},
 	}
 	for _, tc := range cases {
@@ -279,8 +284,10 @@ func TestValidatePodStatusUpdate(t *testing.T) {
 				p.Spec.RestartPolicy = corev1.RestartPolicyNever
 				p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: terminated}}
 			},
-			mutate: func(p *corev1.Pod) { p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: running}} },
-			want:   []string{"status.containerStatuses[0].state: Forbidden: may not be transitioned to non-terminated state"},
+			mutate: func(p *corev1.Pod) {
+				p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: running}}
+			},
+			want: []string{"status.containerStatuses[0].state: Forbidden: may not be transitioned to non-terminated state"},
 		},
 		{
 			name: "bad condition type and pod IPs",
