@@ -21,6 +21,7 @@ import (
 
 	"github.com/orca-pods/orca/internal/apiserver"
 	nscontroller "github.com/orca-pods/orca/internal/controllers/namespace"
+	"github.com/orca-pods/orca/internal/controllers/nodelifecycle"
 	sacontroller "github.com/orca-pods/orca/internal/controllers/serviceaccount"
 	"github.com/orca-pods/orca/internal/pki"
 	"github.com/orca-pods/orca/internal/scheduler"
@@ -128,7 +129,7 @@ func startComponents(hook genericapiserver.PostStartHookContext, cfg Config, wg 
 	}
 	log := cfg.Logger
 	factory := informers.NewSharedInformerFactory(client, 0)
-	sched, err := scheduler.New(scheduler.Config{Client: client, Logger: log.With("component", "scheduler")})
+	sched, err := scheduler.New(scheduler.Config{Client: client, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -138,6 +139,7 @@ func startComponents(hook genericapiserver.PostStartHookContext, cfg Config, wg 
 	}
 	run(nscontroller.New(client, meta, factory, log.With("component", "namespace-controller")).Run)
 	run(sacontroller.New(client, factory, log.With("component", "serviceaccount-controller")).Run)
+	run(nodelifecycle.New(nodelifecycle.Config{Client: client, Factory: factory, Logger: log.With("component", "node-lifecycle-controller")}).Run)
 	run(func(ctx context.Context) {
 		if err := sched.Run(ctx); err != nil && ctx.Err() == nil {
 			log.Error("scheduler stopped", "err", err)
