@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v make >/dev/null || need_apt+=(make)
 command -v gcc >/dev/null || need_apt+=(gcc)
+# libcontainer's seccomp support links libseccomp (cgo, -tags seccomp).
+[ -e /usr/include/seccomp.h ] || need_apt+=(libseccomp-dev)
+# Test images are built from Debian's static busybox.
+[ -x /bin/busybox ] || need_apt+=(busybox-static)
 if ! ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* >/dev/null 2>&1 && ! command -v kubectl >/dev/null; then
   need_apt+=(kubectl)
 fi

@@ -10,6 +10,9 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/orca-pods/orca/internal/admission/priority"
+	"github.com/orca-pods/orca/internal/admission/serviceaccount"
 )
 
 // newAdmission builds the admission chain. Its plugins read the API through
@@ -34,5 +37,18 @@ func newAdmission(rc *genericapiserver.RecommendedConfig) (admission.Interface, 
 	if err := nsLifecycle.ValidateInitialization(); err != nil {
 		return nil, err
 	}
-	return admission.NewChainHandler(nsLifecycle), nil
+	// ServiceAccount and Priority, in upstream's order after NamespaceLifecycle.
+	sa := serviceaccount.NewPlugin()
+	sa.SetExternalKubeClientSet(client)
+	sa.SetExternalKubeInformerFactory(factory)
+	if err := sa.ValidateInitialization(); err != nil {
+		return nil, err
+	}
+	prio := priority.NewPlugin()
+	prio.SetExternalKubeClientSet(client)
+	prio.SetExternalKubeInformerFactory(factory)
+	if err := prio.ValidateInitialization(); err != nil {
+		return nil, err
+	}
+	return admission.NewChainHandler(nsLifecycle, sa, prio), nil
 }

@@ -94,6 +94,13 @@ func (r *REST) Delete(ctx context.Context, name string, deleteValidation rest.Va
 			return nil, false, apierrors.NewConflict(corev1.Resource("namespaces"), name, fmt.Errorf("precondition failed: UID in precondition: %v, UID in object meta: %v", *uid, ns.UID))
 		}
 	}
+	// Admission (e.g. refusing to delete kube-system) runs through the
+	// validation func the handler passes in, before anything changes.
+	if deleteValidation != nil {
+		if err := deleteValidation(ctx, ns); err != nil {
+			return nil, false, err
+		}
+	}
 	if ns.DeletionTimestamp == nil || ns.Status.Phase != corev1.NamespaceTerminating {
 		key, err := r.KeyFunc(ctx, name)
 		if err != nil {

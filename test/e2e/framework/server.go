@@ -3,7 +3,6 @@
 package framework
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -82,7 +81,7 @@ type Server struct {
 	ExtraArgs  []string
 	etcdPorts  [2]int
 	cmd        *exec.Cmd
-	log        *bytes.Buffer
+	log        *SyncBuffer
 	done       chan struct{}
 }
 
@@ -113,7 +112,7 @@ func (s *Server) Start() {
 		"--embedded-etcd-client-port", strconv.Itoa(s.etcdPorts[0]),
 		"--embedded-etcd-peer-port", strconv.Itoa(s.etcdPorts[1]),
 	}, s.ExtraArgs...)
-	s.log = &bytes.Buffer{}
+	s.log = &SyncBuffer{}
 	s.cmd = exec.Command(s.Bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -167,6 +166,9 @@ func (s *Server) Stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.done:
+		if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+			s.t.Errorf("orca exited with %d after SIGTERM\n--- server log ---\n%s", code, s.log.String())
+		}
 	case <-time.After(20 * time.Second):
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 		<-s.done
