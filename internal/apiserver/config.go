@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/client-go/transport"
 	"k8s.io/component-base/compatibility"
 	basever "k8s.io/component-base/version"
 
@@ -41,6 +43,9 @@ type Config struct {
 	// Tokens authenticates bearer tokens besides client certificates (node
 	// agents); nil for none.
 	Tokens authenticator.Token
+	// KubeletClientCertFile/KeyFile authenticate the API server to node
+	// agents (logs, exec, port-forward); KubeletCAFile verifies the agents.
+	KubeletClientCertFile, KubeletClientKeyFile, KubeletCAFile string
 	// Etcd endpoints and TLS files.
 	EtcdServers                           []string
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
@@ -49,9 +54,10 @@ type Config struct {
 
 // Server is a configured, not yet running, API server.
 type Server struct {
-	Generic *genericapiserver.GenericAPIServer
-	Scheme  *runtime.Scheme
-	Codecs  serializer.CodecFactory
+	Generic          *genericapiserver.GenericAPIServer
+	Scheme           *runtime.Scheme
+	Codecs           serializer.CodecFactory
+	kubeletTransport http.RoundTripper
 }
 
 // New builds the API server with every resource installed.
@@ -118,7 +124,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create generic api server: %w", err)
 	}
-	s := &Server{Generic: generic, Scheme: scheme, Codecs: codecs}
+	transport, err := kubeletTransport(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Generic: generic, Scheme: scheme, Codecs: codecs, kubeletTransport: transport}
 	if err := s.install(rc.RESTOptionsGetter); err != nil {
 		return nil, err
 	}
@@ -147,4 +157,16 @@ func applyAuth(c *genericapiserver.Config, cfg Config) error {
 	c.Authentication.Authenticator = union.New(authenticators...)
 	c.Authorization.Authorizer = authorizerfactory.NewAlwaysAllowAuthorizer()
 	return nil
+}
+
+// kubeletTransport is the HTTPS client the API server uses toward node
+// agents: it presents the API server's client certificate and trusts the
+// cluster CA.
+func kubeletTransport(cfg Config) (http.RoundTripper, error) {
+	if cfg.KubeletClientCertFile == "" {
+		return http.DefaultTransport, nil
+	}
+	return transport.New(&transport.Config{TLS: transport.TLSConfig{
+		CAFile: cfg.KubeletCAFile, CertFile: cfg.KubeletClientCertFile, KeyFile: cfg.KubeletClientKeyFile,
+	}})
 }

@@ -6,6 +6,7 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -23,10 +24,15 @@ import (
 // install registers every resource's storage under /api and /apis.
 func (s *Server) install(opts generic.RESTOptionsGetter) error {
 	core := map[string]rest.Storage{}
+	nodes, err := node.NewREST(s.Scheme, opts)
+	if err != nil {
+		return err
+	}
+	maps.Copy(core, nodes)
+	kubelet := &pod.KubeletConnection{Transport: s.kubeletTransport, Nodes: nodes["nodes"].(rest.Getter), DefaultPort: 10250}
 	for _, build := range []func() (map[string]rest.Storage, error){
-		func() (map[string]rest.Storage, error) { return pod.NewREST(s.Scheme, opts) },
+		func() (map[string]rest.Storage, error) { return pod.NewREST(s.Scheme, opts, kubelet) },
 		func() (map[string]rest.Storage, error) { return namespace.NewREST(s.Scheme, opts) },
-		func() (map[string]rest.Storage, error) { return node.NewREST(s.Scheme, opts) },
 		func() (map[string]rest.Storage, error) { return event.NewREST(s.Scheme, opts) },
 	} {
 		m, err := build()
@@ -40,6 +46,12 @@ func (s *Server) install(opts generic.RESTOptionsGetter) error {
 		return err
 	}
 	maps.Copy(core, basicCore)
+	// events.k8s.io/v1 converts its field selectors itself (event.AddToScheme),
+	// so it stays out of the identity conversions below.
+	events, err := event.NewEventsREST(s.Scheme, opts)
+	if err != nil {
+		return err
+	}
 
 	for _, storages := range []map[string]rest.Storage{core, coordination, scheduling} {
 		if err := s.addFieldLabelConversions(storages); err != nil {
@@ -60,6 +72,7 @@ func (s *Server) install(opts generic.RESTOptionsGetter) error {
 	}{
 		{coordinationv1.GroupName, "v1", coordination},
 		{schedulingv1.GroupName, "v1", scheduling},
+		{eventsv1.GroupName, "v1", events},
 		// policy/v1 has no resources of its own here; Eviction is served as
 		// pods/eviction, but the group must exist for discovery.
 		{policyv1.GroupName, "v1", nil},

@@ -2,6 +2,7 @@ package pki
 
 import (
 	"fmt"
+	"os"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -20,7 +21,12 @@ func WriteKubeconfig(path, server, caFile string, client Pair) error {
 	if err := clientcmdapi.FlattenConfig(cfg); err != nil {
 		return fmt.Errorf("embed kubeconfig files: %w", err)
 	}
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+	// Write then rename, so a reader never sees half a kubeconfig.
+	tmp := path + ".tmp"
+	if err := clientcmd.WriteToFile(*cfg, tmp); err != nil {
+		return fmt.Errorf("write kubeconfig %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write kubeconfig %s: %w", path, err)
 	}
 	return nil

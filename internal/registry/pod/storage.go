@@ -12,7 +12,7 @@ import (
 
 // NewREST returns the pods endpoint and its subresources, keyed as the API
 // installer expects ("pods", "pods/status", ...).
-func NewREST(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter) (map[string]rest.Storage, error) {
+func NewREST(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter, kubelet *KubeletConnection) (map[string]rest.Storage, error) {
 	store, err := registry.NewStore(registry.StoreConfig{
 		Resource:   corev1.Resource("pods"),
 		Singular:   "pod",
@@ -34,7 +34,7 @@ func NewREST(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter) (map[str
 		"pods/binding":             &bindingREST{store: store.Store},
 		"pods/eviction":            &evictionREST{store: store.Store},
 		"pods/ephemeralcontainers": newEphemeralREST(store, typer),
-		"pods/log":                 &notYetREST{what: "logs", new: func() runtime.Object { return &corev1.PodLogOptions{} }, methods: []string{"GET"}},
+		"pods/log":                 &logREST{pods: store, kubelet: kubelet},
 		"pods/exec":                &notYetREST{what: "exec", new: func() runtime.Object { return &corev1.PodExecOptions{} }, methods: []string{"GET", "POST"}},
 		"pods/attach":              &notYetREST{what: "attach", new: func() runtime.Object { return &corev1.PodAttachOptions{} }, methods: []string{"GET", "POST"}},
 		"pods/portforward":         &notYetREST{what: "port-forward", new: func() runtime.Object { return &corev1.PodPortForwardOptions{} }, methods: []string{"GET", "POST"}},

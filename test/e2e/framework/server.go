@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -85,10 +86,60 @@ type Server struct {
 	done       chan struct{}
 }
 
-// StartServer starts a server on free loopback ports and waits until it is
-// ready; it is stopped when the test ends.
+// StartServer starts a control plane without a node agent on free loopback
+// ports and waits until it is ready; it is stopped when the test ends.
 func StartServer(t testing.TB, extraArgs ...string) *Server {
 	t.Helper()
+	return start(t, append([]string{"--disable-agent"}, extraArgs...))
+}
+
+// StartNode starts a server with its node agent (as root), using temporary
+// directories for runtime state and logs and a free agent port.
+func StartNode(t testing.TB, extraArgs ...string) *Server {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("running containers needs root")
+	}
+	dir := t.TempDir()
+	args := append([]string{
+		"--node-name", "orca-e2e",
+		"--agent-port", strconv.Itoa(FreePort(t)),
+		"--run-dir", filepath.Join(dir, "run"),
+		"--pod-log-dir", filepath.Join(dir, "logs"),
+	}, extraArgs...)
+	s := start(t, args)
+	// Containers outlive the agent by design; delete every pod first so the
+	// agent stops them before the server goes.
+	t.Cleanup(func() { s.DeleteAllPods(60 * time.Second) })
+	return s
+}
+
+// DeleteAllPods deletes every pod with a 1 s grace period and waits until
+// the agent has stopped their containers, cleaned up and removed them.
+func (s *Server) DeleteAllPods(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cs := s.Client()
+	one := int64(1)
+	pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		s.t.Logf("list pods for cleanup: %v", err)
+		return
+	}
+	for _, p := range pods.Items {
+		_ = cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &one})
+	}
+	for ctx.Err() == nil {
+		left, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+		if err == nil && len(left.Items) == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Errorf("pods were not removed within %s\n--- server log ---\n%s", timeout, s.Log())
+}
+
+func start(t testing.TB, extraArgs []string) *Server {
 	s := &Server{
 		t:         t,
 		Bin:       Binary(t),
@@ -137,8 +188,8 @@ func (s *Server) WaitReady(timeout time.Duration) error {
 			return fmt.Errorf("server exited")
 		default:
 		}
-		if _, err := os.Stat(s.Kubeconfig); err == nil {
-			cs, err := kubernetes.NewForConfig(s.RESTConfig())
+		if cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig); err == nil {
+			cs, err := kubernetes.NewForConfig(cfg)
 			if err == nil {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				_, last = cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
