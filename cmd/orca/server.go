@@ -55,6 +55,13 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&cfg.EtcdKeyFile, "etcd-keyfile", "", "client key for external etcd TLS")
 	f.IntVar(&cfg.EtcdClientPort, "embedded-etcd-client-port", 2379, "loopback client port of the embedded etcd")
 	f.IntVar(&cfg.EtcdPeerPort, "embedded-etcd-peer-port", 2380, "loopback peer port of the embedded etcd")
+	f.BoolVar(&cfg.Agent.Disable, "disable-agent", false, "do not run a node agent on this machine (control plane only)")
+	f.StringVar(&cfg.Agent.NodeName, "node-name", "", "name of this machine's Node (default: the hostname)")
+	f.IntVar(&cfg.Agent.Port, "agent-port", 10250, "port of the node agent's HTTPS endpoint (logs, exec) for the API server")
+	f.StringVar(&cfg.Agent.RunDir, "run-dir", "/run/orca", "directory for runtime state that does not survive a reboot")
+	f.StringVar(&cfg.Agent.PodLogDir, "pod-log-dir", "/var/log/pods", "directory for container logs (CRI format)")
+	f.StringVar(&cfg.Agent.RegistryConfig, "registry-config", "", "registry mirrors, auth and TLS, in the shape of k3s's registries.yaml")
+	f.IntVar(&cfg.Agent.MaxPods, "max-pods", 110, "number of pods this node accepts")
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 
@@ -8,9 +9,13 @@ import (
 )
 
 type clusterCerts struct {
-	ca             *pki.CA
-	serving, admin pki.Pair
+	ca                                                *pki.CA
+	serving, admin, kubeletClient, node, agentServing pki.Pair
 }
+
+// apiserverKubeletClientName is the identity the API server presents to
+// node agents; they accept no other caller.
+const apiserverKubeletClientName = "orca-apiserver"
 
 // ensureCerts creates the cluster CA, the API serving certificate and the
 // admin client certificate under <data-dir>/pki on first start.
@@ -36,5 +41,34 @@ func ensureCerts(cfg Config) (clusterCerts, error) {
 	if err != nil {
 		return clusterCerts{}, err
 	}
-	return clusterCerts{ca: ca, serving: serving, admin: admin}, nil
+	kubeletClient, err := ca.EnsureClient(dir, "apiserver-kubelet-client", apiserverKubeletClientName, nil)
+	if err != nil {
+		return clusterCerts{}, err
+	}
+	certs := clusterCerts{ca: ca, serving: serving, admin: admin, kubeletClient: kubeletClient}
+	if cfg.Agent.Disable {
+		return certs, nil
+	}
+	// The local agent authenticates as its node, as kubelets do.
+	if certs.node, err = ca.EnsureClient(dir, "node", "system:node:"+cfg.Agent.NodeName, []string{"system:nodes"}); err != nil {
+		return clusterCerts{}, err
+	}
+	agentHosts := append([]string{"127.0.0.1", "localhost", cfg.Agent.NodeName}, localIPs()...)
+	if certs.agentServing, err = ca.EnsureServing(dir, "agent", agentHosts); err != nil {
+		return clusterCerts{}, err
+	}
+	return certs, nil
+}
+
+// localIPs are this machine's interface addresses, for the agent's
+// serving certificate (the API server dials the node's InternalIP).
+func localIPs() []string {
+	var out []string
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() {
+			out = append(out, n.IP.String())
+		}
+	}
+	return out
 }

@@ -37,6 +37,8 @@ type Config struct {
 	EtcdServers                           []string
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
 	EtcdClientPort, EtcdPeerPort          int
+	// Agent configures the node agent for this machine.
+	Agent AgentConfig
 	// Ready, if set, is closed once the API answers and bootstrap is done.
 	Ready  chan<- struct{}
 	Logger *slog.Logger
@@ -58,6 +60,7 @@ func (c *Config) setDefaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Agent.setDefaults()
 	return nil
 }
 
@@ -88,8 +91,10 @@ func Run(ctx context.Context, cfg Config) error {
 	api, err := apiserver.New(apiserver.Config{
 		BindAddress: cfg.BindAddress, Port: cfg.Port,
 		ServingCertFile: certs.serving.CertFile, ServingKeyFile: certs.serving.KeyFile,
-		ClientCAFile: certs.ca.CertFile,
-		EtcdServers:  etcd.Endpoints, EtcdCAFile: etcd.CAFile, EtcdCertFile: etcd.CertFile, EtcdKeyFile: etcd.KeyFile,
+		ClientCAFile:          certs.ca.CertFile,
+		KubeletClientCertFile: certs.kubeletClient.CertFile, KubeletClientKeyFile: certs.kubeletClient.KeyFile,
+		KubeletCAFile: certs.ca.CertFile,
+		EtcdServers:   etcd.Endpoints, EtcdCAFile: etcd.CAFile, EtcdCertFile: etcd.CertFile, EtcdKeyFile: etcd.KeyFile,
 		Logger: log,
 	})
 	if err != nil {
@@ -99,7 +104,7 @@ func Run(ctx context.Context, cfg Config) error {
 	var components sync.WaitGroup
 	defer components.Wait()
 	err = api.Generic.AddPostStartHook("orca-components", func(hook genericapiserver.PostStartHookContext) error {
-		return startComponents(hook, cfg, &components)
+		return startComponents(hook, cfg, certs, &components)
 	})
 	if err != nil {
 		return err
@@ -113,7 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 // startComponents runs, beside the API server and through its loopback
 // client, everything a control plane runs: bootstrap, controllers, scheduler.
-func startComponents(hook genericapiserver.PostStartHookContext, cfg Config, wg *sync.WaitGroup) error {
+func startComponents(hook genericapiserver.PostStartHookContext, cfg Config, certs clusterCerts, wg *sync.WaitGroup) error {
 	ctx := hook.Context
 	restCfg := rest.CopyConfig(hook.LoopbackClientConfig)
 	client, err := kubernetes.NewForConfig(restCfg)
@@ -145,6 +150,13 @@ func startComponents(hook genericapiserver.PostStartHookContext, cfg Config, wg 
 			log.Error("scheduler stopped", "err", err)
 		}
 	})
+	if !cfg.Agent.Disable {
+		run(func(ctx context.Context) {
+			if err := runAgent(ctx, cfg, certs); err != nil && ctx.Err() == nil {
+				log.Error("node agent stopped", "err", err)
+			}
+		})
+	}
 	if cfg.Ready != nil {
 		close(cfg.Ready)
 	}

@@ -1,0 +1,127 @@
+// Package agent is orca's node agent (its kubelet): it registers the node,
+// keeps its status and lease fresh, watches the pods bound to it and runs
+// them through the container runtime. It talks to the API server only
+// through a client, as a remote agent would, even when it shares a process
+// with `orca server`.
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/orca-pods/orca/internal/agent/nodestatus"
+	"github.com/orca-pods/orca/internal/agent/pods"
+	agentserver "github.com/orca-pods/orca/internal/agent/server"
+	"github.com/orca-pods/orca/internal/images"
+	"github.com/orca-pods/orca/internal/runtime"
+	"github.com/orca-pods/orca/internal/version"
+)
+
+// Config describes one node agent.
+type Config struct {
+	// RESTConfig carries the agent's credentials to the API server.
+	RESTConfig *rest.Config
+	NodeName   string
+	// DataDir holds the agent's state: pod directories, images.
+	DataDir string
+	// LogDir is where container logs go (/var/log/pods).
+	LogDir  string
+	MaxPods int
+	Labels  map[string]string
+	Runtime runtime.Runtime
+	Images  *images.Store
+	// Endpoint is the agent's HTTPS endpoint for the API server.
+	Endpoint agentserver.Config
+	// Port is reported in the node's daemonEndpoints.
+	Port   int
+	NodeIP net.IP
+	Logger *slog.Logger
+}
+
+// Run registers the node and runs pods until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	log := cfg.Logger.With("node", cfg.NodeName)
+	client, err := kubernetes.NewForConfig(cfg.RESTConfig)
+	if err != nil {
+		return fmt.Errorf("agent client: %w", err)
+	}
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: cfg.NodeName})
+
+	reporter, err := nodestatus.New(nodestatus.Config{
+		Client: client, NodeName: cfg.NodeName, DataDir: cfg.DataDir, MaxPods: cfg.MaxPods,
+		Labels: cfg.Labels, RuntimeVersion: "orca://" + version.Version, KubeletVersion: version.Kubernetes(),
+		NodeIP: cfg.NodeIP, AgentPort: cfg.Port, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := reporter.Register(ctx); err != nil {
+		return err
+	}
+	capacity, _ := nodestatus.MemoryCapacity()
+	nodeIP := cfg.NodeIP
+	if nodeIP == nil {
+		nodeIP = reporter.NodeIP()
+	}
+	manager := pods.New(ctx, pods.Config{
+		Client: client, NodeName: cfg.NodeName, Runtime: cfg.Runtime, Images: cfg.Images, Recorder: recorder,
+		PodsDir: filepath.Join(cfg.DataDir, "pods"), LogDir: cfg.LogDir, MemoryCapacity: capacity,
+		NodeIP: nodeIP.String(), Logger: log,
+	})
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	run := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
+	run(func() { reporter.Run(ctx) })
+	run(func() { manager.Run(ctx) })
+	run(func() {
+		cfg.Endpoint.Pods, cfg.Endpoint.Logger = manager, log
+		if err := agentserver.Run(ctx, cfg.Endpoint); err != nil {
+			log.Error("agent endpoint stopped", "err", err)
+		}
+	})
+
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", cfg.NodeName).String()
+		}))
+	inf := factory.Core().V1().Pods().Informer()
+	_, err = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj interface{}) { manager.UpdatePod(obj.(*corev1.Pod)) },
+		UpdateFunc: func(_, obj interface{}) { manager.UpdatePod(obj.(*corev1.Pod)) },
+		DeleteFunc: func(obj interface{}) {
+			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			if pod, ok := obj.(*corev1.Pod); ok {
+				manager.RemovePod(pod)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	log.Info("node agent running", "runtime", "orca://"+version.Version)
+	<-ctx.Done()
+	factory.Shutdown()
+	return nil
+}

@@ -1,0 +1,173 @@
+package pods
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/orca-pods/orca/internal/runtime"
+)
+
+// volumeError marks a volume that cannot be set up (FailedMount).
+type volumeError struct{ volume, msg string }
+
+func (e *volumeError) Error() string {
+	return fmt.Sprintf("MountVolume.SetUp failed for volume %q : %s", e.volume, e.msg)
+}
+
+// setUpVolume prepares one pod volume on the host and returns its path.
+// emptyDir lives under the pod's directory (a tmpfs for medium Memory);
+// hostPath is checked against its declared type.
+func (w *worker) setUpVolume(pod *corev1.Pod, v *corev1.Volume) (string, error) {
+	switch {
+	case v.EmptyDir != nil:
+		dir := filepath.Join(w.podDir(pod), "volumes", "kubernetes.io~empty-dir", v.Name)
+		if err := os.MkdirAll(dir, 0o777); err != nil {
+			return "", &volumeError{v.Name, err.Error()}
+		}
+		// Kubernetes makes emptyDir world-writable regardless of umask.
+		_ = os.Chmod(dir, 0o777)
+		if v.EmptyDir.Medium == corev1.StorageMediumMemory && !isMountPoint(dir) {
+			opts := "mode=0777"
+			if v.EmptyDir.SizeLimit != nil && !v.EmptyDir.SizeLimit.IsZero() {
+				opts += fmt.Sprintf(",size=%d", v.EmptyDir.SizeLimit.Value())
+			}
+			if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+				return "", &volumeError{v.Name, fmt.Sprintf("mount tmpfs: %v", err)}
+			}
+		}
+		return dir, nil
+	case v.HostPath != nil:
+		return v.HostPath.Path, checkHostPath(v.Name, v.HostPath)
+	}
+	return "", &volumeError{v.Name, "volume type not supported by orca yet"}
+}
+
+// checkHostPath enforces hostPath.type as the kubelet does.
+func checkHostPath(name string, hp *corev1.HostPathVolumeSource) error {
+	t := corev1.HostPathUnset
+	if hp.Type != nil {
+		t = *hp.Type
+	}
+	path := hp.Path
+	fi, err := os.Stat(path)
+	exists := err == nil
+	fail := func(what string) error {
+		return &volumeError{name, fmt.Sprintf("hostPath type check failed: %s is not a %s", path, what)}
+	}
+	switch t {
+	case corev1.HostPathUnset:
+		return nil
+	case corev1.HostPathDirectoryOrCreate:
+		if !exists {
+			return os.MkdirAll(path, 0o755)
+		}
+		if !fi.IsDir() {
+			return fail("directory")
+		}
+	case corev1.HostPathDirectory:
+		if !exists || !fi.IsDir() {
+			return fail("directory")
+		}
+	case corev1.HostPathFileOrCreate:
+		if !exists {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(path, os.O_CREATE, 0o644)
+			if err != nil {
+				return &volumeError{name, err.Error()}
+			}
+			return f.Close()
+		}
+		if !fi.Mode().IsRegular() {
+			return fail("file")
+		}
+	case corev1.HostPathFile:
+		if !exists || !fi.Mode().IsRegular() {
+			return fail("file")
+		}
+	case corev1.HostPathSocket:
+		if !exists || fi.Mode()&os.ModeSocket == 0 {
+			return fail("socket file")
+		}
+	case corev1.HostPathCharDev:
+		if !exists || fi.Mode()&os.ModeCharDevice == 0 {
+			return fail("character device")
+		}
+	case corev1.HostPathBlockDev:
+		if !exists || fi.Mode()&os.ModeDevice == 0 || fi.Mode()&os.ModeCharDevice != 0 {
+			return fail("block device")
+		}
+	}
+	return nil
+}
+
+// mounts resolves a container's volumeMounts (with subPath) to host paths.
+func (w *worker) mounts(pod *corev1.Pod, c *corev1.Container) ([]runtime.Mount, error) {
+	vols := map[string]*corev1.Volume{}
+	for i := range pod.Spec.Volumes {
+		vols[pod.Spec.Volumes[i].Name] = &pod.Spec.Volumes[i]
+	}
+	var out []runtime.Mount
+	for _, vm := range c.VolumeMounts {
+		v, ok := vols[vm.Name]
+		if !ok {
+			return nil, fmt.Errorf("cannot find volume %q to mount into container %q", vm.Name, c.Name)
+		}
+		host, err := w.setUpVolume(pod, v)
+		if err != nil {
+			return nil, err
+		}
+		if vm.SubPath != "" {
+			if filepath.IsAbs(vm.SubPath) || strings.Contains(vm.SubPath, "..") {
+				return nil, fmt.Errorf("subPath %q must be a relative path without '..'", vm.SubPath)
+			}
+			host = filepath.Join(host, vm.SubPath)
+			if _, err := os.Stat(host); os.IsNotExist(err) {
+				if err := os.MkdirAll(host, 0o750); err != nil {
+					return nil, err
+				}
+			}
+		}
+		m := runtime.Mount{HostPath: host, ContainerPath: vm.MountPath, ReadOnly: vm.ReadOnly, Propagation: "private"}
+		if vm.MountPropagation != nil {
+			switch *vm.MountPropagation {
+			case corev1.MountPropagationHostToContainer:
+				m.Propagation = "rslave"
+			case corev1.MountPropagationBidirectional:
+				m.Propagation = "rshared"
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// tearDownVolumes unmounts tmpfs volumes and removes the pod directory.
+func (w *worker) tearDownVolumes(pod *corev1.Pod) error {
+	dir := filepath.Join(w.podDir(pod), "volumes", "kubernetes.io~empty-dir")
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if isMountPoint(p) {
+			if err := unix.Unmount(p, unix.MNT_DETACH); err != nil {
+				return fmt.Errorf("unmount %s: %w", p, err)
+			}
+		}
+	}
+	return os.RemoveAll(w.podDir(pod))
+}
+
+// isMountPoint compares a directory's device with its parent's.
+func isMountPoint(path string) bool {
+	var st, parent unix.Stat_t
+	if unix.Lstat(path, &st) != nil || unix.Lstat(filepath.Dir(path), &parent) != nil {
+		return false
+	}
+	return st.Dev != parent.Dev
+}

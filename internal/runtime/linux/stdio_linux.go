@@ -1,0 +1,270 @@
+package linux
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+
+	"github.com/orca-pods/orca/internal/runtime"
+)
+
+// containerIO connects a container's stdout and stderr (or its terminal)
+// to its CRI log file.
+//
+// Non-TTY streams go through named pipes (FIFOs) in the container's io
+// dir rather than anonymous pipes: the container holds its ends open
+// read-write, so a write never fails with EPIPE (which would kill it with
+// SIGPIPE) when the runtime process is gone, and a new Runtime reopens the
+// FIFOs and resumes copying. While no runtime reads, a chatty container
+// blocks once the pipe buffer (64 KiB) is full.
+type containerIO struct {
+	logFile *os.File // nil when the container has no LogPath
+	cri     *criLog
+	// child holds the ends handed to the container; we close our copies
+	// once it started, so the read ends see EOF when the container exits.
+	child []*os.File
+	// streams are the read ends: stdout and stderr FIFOs, or the pty
+	// master of a TTY container (logged as stdout).
+	streams []namedStream
+	// console is our end of libcontainer's console socket (TTY only).
+	console *os.File
+	wg      sync.WaitGroup
+}
+
+type namedStream struct {
+	name string
+	r    *os.File
+}
+
+// openContainerIO prepares a new container's stdio in dir.
+func openContainerIO(cfg *runtime.ContainerConfig, dir string, p *libcontainer.Process) (_ *containerIO, err error) {
+	cio, err := openLog(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			cio.close()
+		}
+	}()
+	if cfg.TTY {
+		parent, child, err := socketPair()
+		if err != nil {
+			return nil, err
+		}
+		cio.console = parent
+		cio.child = append(cio.child, child)
+		p.ConsoleSocket = child
+		return cio, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	names := []string{"stdout", "stderr"}
+	if cfg.Stdin {
+		names = append(names, "stdin")
+	}
+	for _, name := range names {
+		path := filepath.Join(dir, name)
+		if err := unix.Mkfifo(path, 0o600); err != nil && !errors.Is(err, unix.EEXIST) {
+			return nil, fmt.Errorf("mkfifo: %w", err)
+		}
+		// Read-write: opening does not wait for a peer, and the container
+		// always counts as a reader of its own stdout.
+		w, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return nil, err
+		}
+		cio.child = append(cio.child, w)
+		switch name {
+		case "stdin":
+			// Held read-write by the container alone: it never reads
+			// EOF. Nothing writes to it yet: the runtime interface has
+			// no attach.
+			p.Stdin = w
+		case "stdout":
+			p.Stdout = w
+		case "stderr":
+			p.Stderr = w
+		}
+	}
+	if err := cio.openStreams(dir); err != nil {
+		return nil, err
+	}
+	return cio, nil
+}
+
+// reopenContainerIO resumes copying the output of a container started by
+// an earlier Runtime. A TTY container's terminal cannot be recovered: its
+// pty master was held by the process that started it.
+func reopenContainerIO(cfg *runtime.ContainerConfig, dir string) (*containerIO, error) {
+	cio, err := openLog(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if !cfg.TTY {
+		if err := cio.openStreams(dir); err != nil {
+			cio.close()
+			return nil, err
+		}
+	}
+	cio.copy()
+	return cio, nil
+}
+
+func openLog(cfg *runtime.ContainerConfig) (*containerIO, error) {
+	cio := &containerIO{}
+	var out io.Writer = io.Discard
+	if cfg.LogPath != "" {
+		if err := os.MkdirAll(filepath.Dir(cfg.LogPath), 0o755); err != nil {
+			return nil, fmt.Errorf("log dir: %w", err)
+		}
+		f, err := os.OpenFile(cfg.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		if err != nil {
+			return nil, fmt.Errorf("log file: %w", err)
+		}
+		cio.logFile, out = f, f
+	}
+	cio.cri = newCRILog(out)
+	return cio, nil
+}
+
+// openStreams opens our read ends of the stdout and stderr FIFOs,
+// non-blocking so that they are pollable and Close ends a pending Read.
+func (cio *containerIO) openStreams(dir string) error {
+	for _, name := range []string{"stdout", "stderr"} {
+		r, err := os.OpenFile(filepath.Join(dir, name), os.O_RDONLY|unix.O_NONBLOCK, 0)
+		if err != nil {
+			return err
+		}
+		cio.streams = append(cio.streams, namedStream{name, r})
+	}
+	return nil
+}
+
+func (cio *containerIO) copy() {
+	for _, s := range cio.streams {
+		cio.wg.Go(func() { cio.cri.copyStream(s.name, s.r) })
+	}
+}
+
+// started closes our copies of the container's ends, receives the pty
+// master of a TTY container, and starts copying output to the log.
+func (cio *containerIO) started() error {
+	closeFiles(cio.child)
+	cio.child = nil
+	if cio.console != nil {
+		master, err := recvFd(cio.console)
+		cio.console.Close()
+		cio.console = nil
+		if err != nil {
+			return fmt.Errorf("receive console: %w", err)
+		}
+		cio.streams = append(cio.streams, namedStream{"stdout", master})
+	}
+	cio.copy()
+	return nil
+}
+
+// drain waits (up to timeout) for the output of an exited container to
+// reach the log, then closes everything. Only a process that escaped the
+// container while keeping its stdout could hold the pipes open longer.
+func (cio *containerIO) drain(timeout time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		cio.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+	cio.close()
+	<-done // closing the read ends ends the copiers
+}
+
+func (cio *containerIO) close() {
+	closeFiles(cio.child)
+	for _, s := range cio.streams {
+		s.r.Close()
+	}
+	closeFiles([]*os.File{cio.console})
+	cio.wg.Wait()
+	if cio.logFile != nil {
+		cio.logFile.Close()
+	}
+}
+
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// socketPair makes the AF_UNIX pair over which libcontainer's init sends
+// back the pty master it created inside the container.
+func socketPair() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "console-parent"), os.NewFile(uintptr(fds[1]), "console-child"), nil
+}
+
+// recvFd receives one file descriptor sent with SCM_RIGHTS (libcontainer
+// sends the pty master's name as the payload).
+func recvFd(sock *os.File) (*os.File, error) {
+	conn, err := sock.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	name := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	var n, oobn int
+	var rerr error
+	err = conn.Read(func(fd uintptr) bool {
+		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), name, oob, unix.MSG_CMSG_CLOEXEC)
+		return !errors.Is(rerr, unix.EAGAIN)
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recvmsg: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return nil, err
+	}
+	if len(msgs) != 1 {
+		return nil, fmt.Errorf("expected one control message, got %d", len(msgs))
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil {
+		return nil, err
+	}
+	if len(fds) != 1 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, fmt.Errorf("expected one file descriptor, got %d", len(fds))
+	}
+	// Non-blocking makes the file pollable, so closing it ends a
+	// pending Read (drain relies on that).
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		return nil, err
+	}
+	return os.NewFile(uintptr(fds[0]), string(name[:n])), nil
+}
