@@ -15,11 +15,14 @@ LDFLAGS       := -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION)+orc
                  -X k8s.io/component-base/version.buildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ) \
                  -X github.com/orca-pods/orca/internal/version.Version=$(ORCA_VERSION)
 TEST_TIMEOUT  ?= 30m
+# libcontainer applies seccomp profiles only when built with cgo, libseccomp
+# and this tag.
+TAGS          := seccomp
 
 .PHONY: build run test ci deps bench ldflags generate
 
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/orca
+	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/orca
 
 # Build, then start a one-node cluster in the foreground; it prints the
 # `export KUBECONFIG=...` line once it is ready.
@@ -29,7 +32,7 @@ run: build
 # Every test: unit tests, then the end-to-end tests that start a real server
 # and drive it with real kubectl.
 test:
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -tags '$(TAGS)' -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # What CI runs on a fresh clone: install what the tests need, then test.
 ci: deps test
@@ -38,7 +41,7 @@ deps:
 	./hack/install-deps.sh
 
 bench: build
-	ORCA_BIN=$(abspath $(BIN)) $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./test/bench/
+	ORCA_BIN=$(abspath $(BIN)) $(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./test/bench/
 
 # The linker flags, for the e2e harness's own build of the binary.
 ldflags:

@@ -71,6 +71,9 @@ func startDaemon(t *testing.T, cmd *exec.Cmd) *daemon {
 	t.Helper()
 	d := &daemon{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = d.stdout, d.stderr
+	// Children left behind (stress workers) keep the output pipes open;
+	// do not wait for them forever.
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +82,9 @@ func startDaemon(t *testing.T, cmd *exec.Cmd) *daemon {
 		close(d.done)
 	}()
 	t.Cleanup(func() {
+		if cmd.SysProcAttr != nil && cmd.SysProcAttr.Setpgid {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
 		_ = cmd.Process.Kill()
 		<-d.done
 	})

@@ -30,14 +30,14 @@ func TestStressCPUAndVMWorkersAreSeparateProcesses(t *testing.T) {
 	t.Parallel()
 	cmd := exec.Command(Program(t, "stress"), "--cpu", "1", "--vm", "2", "--vm-bytes", "1M", "--vm-hang", "0", "--timeout", "1")
 	d := startDaemon(t, cmd)
-	var workers []int
+	var found []int
 	deadline := time.Now().Add(5 * time.Second)
-	for len(workers) < 3 && time.Now().Before(deadline) {
-		workers = children(t, cmd.Process.Pid)
+	for len(found) < 3 && time.Now().Before(deadline) {
+		found = workers(t, cmd.Process.Pid)
 		time.Sleep(50 * time.Millisecond)
 	}
-	if len(workers) != 3 {
-		t.Fatalf("stress has %d worker processes, want 3", len(workers))
+	if len(found) != 3 {
+		t.Fatalf("stress has %d worker processes, want 3", len(found))
 	}
 	if code := d.wait(t); code != 0 {
 		t.Errorf("exit %d, stderr:\n%s", code, d.stderr)
@@ -53,22 +53,22 @@ func TestStressReportsAKilledWorkerAndFails(t *testing.T) {
 	// kill(-pid) finds the group.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	d := startDaemon(t, cmd)
-	var workers []int
+	var found []int
 	deadline := time.Now().Add(5 * time.Second)
-	for len(workers) == 0 && time.Now().Before(deadline) {
-		workers = children(t, cmd.Process.Pid)
+	for len(found) == 0 && time.Now().Before(deadline) {
+		found = workers(t, cmd.Process.Pid)
 		time.Sleep(20 * time.Millisecond)
 	}
-	if len(workers) != 1 {
-		t.Fatalf("stress has %d workers, want 1", len(workers))
+	if len(found) != 1 {
+		t.Fatalf("stress has %d workers, want 1", len(found))
 	}
-	if err := syscall.Kill(workers[0], syscall.SIGKILL); err != nil {
-		t.Fatal(err)
+	if err := syscall.Kill(found[0], syscall.SIGKILL); err != nil {
+		t.Fatalf("kill worker %d: %v; stress stderr:\n%s", found[0], err, d.stderr)
 	}
 	if code := d.wait(t); code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
-	parent, worker := strconv.Itoa(cmd.Process.Pid), strconv.Itoa(workers[0])
+	parent, worker := strconv.Itoa(cmd.Process.Pid), strconv.Itoa(found[0])
 	// The run time is a difference of wall-clock seconds, as in stress.
 	want := regexp.MustCompile(`^stress: FAIL: \[` + parent + `\] \(415\) <-- worker ` + worker + ` got signal 9\n` +
 		`stress: WARN: \[` + parent + `\] \(417\) now reaping child worker processes\n` +
@@ -95,9 +95,11 @@ func TestStressRejectsOptionsAsStressDoes(t *testing.T) {
 	}
 }
 
-// children lists the processes whose parent is pid. The kernel lists
-// children per thread, and Go starts processes from any thread.
-func children(t *testing.T, pid int) []int {
+// workers lists stress's worker processes: its children that carry the
+// worker job in their environment. Other children come and go: the Go
+// runtime clones a short-lived process to probe for pidfd support. The
+// kernel lists children per thread, and Go starts processes from any thread.
+func workers(t *testing.T, pid int) []int {
 	t.Helper()
 	if _, err := os.Stat("/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children"); err != nil {
 		t.Skip("the kernel does not list children in /proc (CONFIG_PROC_CHILDREN)")
@@ -110,6 +112,10 @@ func children(t *testing.T, pid int) []int {
 			continue // the thread ended
 		}
 		for _, f := range strings.Fields(string(data)) {
+			env, err := os.ReadFile("/proc/" + f + "/environ")
+			if err != nil || !strings.Contains(string(env), "\x00ORCA_STRESS_WORKER=") {
+				continue
+			}
 			n, _ := strconv.Atoi(f)
 			out = append(out, n)
 		}

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -48,22 +47,16 @@ func Binary(t testing.TB) string {
 			binPath = p
 			return
 		}
-		root := RepoRoot()
-		out, err := exec.Command("make", "-s", "--no-print-directory", "-C", root, "ldflags").Output()
-		if err != nil {
-			buildErr = fmt.Errorf("make ldflags: %w", err)
-			return
-		}
 		dir, err := os.MkdirTemp("", "orca-e2e-bin-")
 		if err != nil {
 			buildErr = err
 			return
 		}
 		binPath = filepath.Join(dir, "orca")
-		cmd := exec.Command("go", "build", "-ldflags", strings.TrimSpace(string(out)), "-o", binPath, "./cmd/orca")
-		cmd.Dir = root
+		// The Makefile's own build, so tests run what users run.
+		cmd := exec.Command("make", "-s", "--no-print-directory", "-C", RepoRoot(), "build", "BIN="+binPath)
 		if b, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, b)
+			buildErr = fmt.Errorf("make build: %v\n%s", err, b)
 		}
 	})
 	if buildErr != nil {
@@ -129,9 +122,11 @@ func (s *Server) DeleteAllPods(timeout time.Duration) {
 	for _, p := range pods.Items {
 		_ = cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &one})
 	}
+	// Finished pods leave the API at once; their containers are removed by
+	// the agent after that, so also wait for its directories to empty.
 	for ctx.Err() == nil {
 		left, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
-		if err == nil && len(left.Items) == 0 {
+		if err == nil && len(left.Items) == 0 && emptyDir(filepath.Join(s.DataDir, "containers")) && emptyDir(filepath.Join(s.DataDir, "pods")) {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -263,4 +258,9 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+func emptyDir(path string) bool {
+	entries, err := os.ReadDir(path)
+	return err != nil || len(entries) == 0
 }

@@ -1,0 +1,15 @@
+package e2e
+
+import (
+	"os"
+	"testing"
+)
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
