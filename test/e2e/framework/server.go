@@ -222,6 +222,16 @@ func (s *Server) Stop() {
 	}
 }
 
+// Kill ends the server process with SIGKILL, as a crash would; its
+// containers are not signalled.
+func (s *Server) Kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.done
+}
+
 // Log returns what the server printed so far.
 func (s *Server) Log() string { return s.log.String() }
 
