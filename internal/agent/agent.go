@@ -60,8 +60,16 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("agent client: %w", err)
 	}
+	// Events go through a client of their own, as the kubelet's do, so a
+	// burst of them never delays status updates behind the rate limiter.
+	eventCfg := rest.CopyConfig(cfg.RESTConfig)
+	eventCfg.QPS, eventCfg.Burst = 50, 100
+	eventClient, err := kubernetes.NewForConfig(eventCfg)
+	if err != nil {
+		return fmt.Errorf("agent event client: %w", err)
+	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: eventClient.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: cfg.NodeName})
 

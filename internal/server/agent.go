@@ -59,7 +59,8 @@ func runAgent(ctx context.Context, cfg Config, certs clusterCerts) error {
 		TLSClientConfig: rest.TLSClientConfig{
 			CAFile: certs.ca.CertFile, CertFile: certs.node.CertFile, KeyFile: certs.node.KeyFile,
 		},
-		QPS: 50, Burst: 100,
+		// Pod status updates, node heartbeats and reads; events have their own.
+		QPS: 100, Burst: 200,
 	}
 	var regs images.RegistryConfig
 	if a.RegistryConfig != "" {
