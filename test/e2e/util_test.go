@@ -13,3 +13,8 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+func readFileErr(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	return string(data), err
+}
