@@ -2,6 +2,7 @@ package printers
 
 import (
 	"fmt"
+	"github.com/orca-pods/orca/internal/apis/eventconv"
 	"strings"
 	"time"
 
@@ -106,25 +107,8 @@ func firstNonEmpty(ss ...string) string {
 // the field correspondence of the upstream conversion (regarding ->
 // involvedObject, note -> message, deprecated* -> legacy fields).
 func coreEvent(e *eventsv1.Event) *corev1.Event {
-	out := &corev1.Event{
-		TypeMeta:            e.TypeMeta,
-		ObjectMeta:          e.ObjectMeta,
-		InvolvedObject:      e.Regarding,
-		Related:             e.Related,
-		Reason:              e.Reason,
-		Message:             e.Note,
-		Source:              e.DeprecatedSource,
-		FirstTimestamp:      e.DeprecatedFirstTimestamp,
-		LastTimestamp:       e.DeprecatedLastTimestamp,
-		Count:               e.DeprecatedCount,
-		Type:                e.Type,
-		EventTime:           e.EventTime,
-		Action:              e.Action,
-		ReportingController: e.ReportingController,
-		ReportingInstance:   e.ReportingInstance,
-	}
-	if e.Series != nil {
-		out.Series = &corev1.EventSeries{Count: e.Series.Count, LastObservedTime: e.Series.LastObservedTime}
-	}
+	out := &corev1.Event{}
+	eventconv.ToCore(e, out)
+	out.TypeMeta = e.TypeMeta
 	return out
 }

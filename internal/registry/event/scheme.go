@@ -8,6 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/conversion"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/orca-pods/orca/internal/apis/eventconv"
 )
 
 // AddToScheme registers the events.k8s.io group as kube-apiserver does: its
@@ -27,11 +29,11 @@ func AddToScheme(scheme *runtime.Scheme) error {
 		fn       conversion.ConversionFunc
 	}{
 		{(*eventsv1.Event)(nil), (*corev1.Event)(nil), func(a, b any, _ conversion.Scope) error {
-			ToCore(a.(*eventsv1.Event), b.(*corev1.Event))
+			eventconv.ToCore(a.(*eventsv1.Event), b.(*corev1.Event))
 			return nil
 		}},
 		{(*corev1.Event)(nil), (*eventsv1.Event)(nil), func(a, b any, _ conversion.Scope) error {
-			FromCore(a.(*corev1.Event), b.(*eventsv1.Event))
+			eventconv.FromCore(a.(*corev1.Event), b.(*eventsv1.Event))
 			return nil
 		}},
 		{(*eventsv1.EventList)(nil), (*corev1.EventList)(nil), func(a, b any, _ conversion.Scope) error {
@@ -41,7 +43,7 @@ func AddToScheme(scheme *runtime.Scheme) error {
 			if in.Items != nil {
 				out.Items = make([]corev1.Event, len(in.Items))
 				for i := range in.Items {
-					ToCore(&in.Items[i], &out.Items[i])
+					eventconv.ToCore(&in.Items[i], &out.Items[i])
 				}
 			}
 			return nil
@@ -53,7 +55,7 @@ func AddToScheme(scheme *runtime.Scheme) error {
 			if in.Items != nil {
 				out.Items = make([]eventsv1.Event, len(in.Items))
 				for i := range in.Items {
-					FromCore(&in.Items[i], &out.Items[i])
+					eventconv.FromCore(&in.Items[i], &out.Items[i])
 				}
 			}
 			return nil
@@ -64,55 +66,6 @@ func AddToScheme(scheme *runtime.Scheme) error {
 		}
 	}
 	return addFieldLabelConversions(scheme)
-}
-
-// ToCore maps an events.k8s.io/v1 Event onto the core Event it is stored
-// as (upstream pkg/apis/events/v1/conversion.go). Like generated
-// conversions, out may share memory with in.
-func ToCore(in *eventsv1.Event, out *corev1.Event) {
-	*out = corev1.Event{
-		ObjectMeta:          in.ObjectMeta,
-		InvolvedObject:      in.Regarding,
-		Related:             in.Related,
-		Reason:              in.Reason,
-		Message:             in.Note,
-		Source:              in.DeprecatedSource,
-		FirstTimestamp:      in.DeprecatedFirstTimestamp,
-		LastTimestamp:       in.DeprecatedLastTimestamp,
-		Count:               in.DeprecatedCount,
-		Type:                in.Type,
-		EventTime:           in.EventTime,
-		Action:              in.Action,
-		ReportingController: in.ReportingController,
-		ReportingInstance:   in.ReportingInstance,
-	}
-	if in.Series != nil {
-		out.Series = &corev1.EventSeries{Count: in.Series.Count, LastObservedTime: in.Series.LastObservedTime}
-	}
-}
-
-// FromCore is the inverse of ToCore: the events.k8s.io/v1 view of a stored
-// core Event.
-func FromCore(in *corev1.Event, out *eventsv1.Event) {
-	*out = eventsv1.Event{
-		ObjectMeta:               in.ObjectMeta,
-		EventTime:                in.EventTime,
-		ReportingController:      in.ReportingController,
-		ReportingInstance:        in.ReportingInstance,
-		Action:                   in.Action,
-		Reason:                   in.Reason,
-		Regarding:                in.InvolvedObject,
-		Related:                  in.Related,
-		Note:                     in.Message,
-		Type:                     in.Type,
-		DeprecatedSource:         in.Source,
-		DeprecatedFirstTimestamp: in.FirstTimestamp,
-		DeprecatedLastTimestamp:  in.LastTimestamp,
-		DeprecatedCount:          in.Count,
-	}
-	if in.Series != nil {
-		out.Series = &eventsv1.EventSeries{Count: in.Series.Count, LastObservedTime: in.Series.LastObservedTime}
-	}
 }
 
 // eventsV1FieldLabels maps the field selectors events.k8s.io/v1 accepts onto
