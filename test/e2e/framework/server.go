@@ -74,6 +74,7 @@ type Server struct {
 	Kubeconfig string
 	ExtraArgs  []string
 	etcdPorts  [2]int
+	podUIDs    []string
 	cmd        *exec.Cmd
 	log        *SyncBuffer
 	done       chan struct{}
@@ -121,12 +122,14 @@ func (s *Server) DeleteAllPods(timeout time.Duration) {
 	}
 	for _, p := range pods.Items {
 		_ = cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &one})
+		s.podUIDs = append(s.podUIDs, string(p.UID))
 	}
 	// Finished pods leave the API at once; their containers are removed by
 	// the agent after that, so also wait for its directories to empty.
 	for ctx.Err() == nil {
 		left, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
 		if err == nil && len(left.Items) == 0 && emptyDir(filepath.Join(s.DataDir, "containers")) && emptyDir(filepath.Join(s.DataDir, "pods")) {
+			s.checkNoLeaks()
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -268,6 +271,16 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// checkNoLeaks fails the test if a deleted pod left its pinned network
+// namespace behind (its other pins live in the test's own run dir).
+func (s *Server) checkNoLeaks() {
+	for _, uid := range s.podUIDs {
+		if _, err := os.Stat("/run/netns/orca-" + uid); err == nil {
+			s.t.Errorf("pod %s left /run/netns/orca-%s behind", uid, uid)
+		}
+	}
 }
 
 func emptyDir(path string) bool {
