@@ -4,7 +4,9 @@ import (
 	"runtime"
 
 	// Makes `orca init` a container init (libcontainer re-executes this
-	// binary so), before most packages' init functions run.
+	// binary so), and `orca orca-pause` the pause process of a pod that
+	// shares its process namespace, before most packages' init functions
+	// run.
 	_ "github.com/orca-pods/orca/internal/runtime/linux/nsinit"
 )
 

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/orca-pods/orca/internal/agent/logrotate"
 	"github.com/orca-pods/orca/internal/agent/nodestatus"
 	"github.com/orca-pods/orca/internal/agent/pods"
 	agentserver "github.com/orca-pods/orca/internal/agent/server"
@@ -100,6 +101,8 @@ func Run(ctx context.Context, cfg Config) error {
 	run := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
 	run(func() { reporter.Run(ctx) })
 	run(func() { manager.Run(ctx) })
+	rotator := logrotate.New(logrotate.Config{Runtime: cfg.Runtime, Logger: log})
+	run(func() { rotator.Run(ctx) })
 	run(func() {
 		cfg.Endpoint.Pods, cfg.Endpoint.Logger = manager, log
 		if err := agentserver.Run(ctx, cfg.Endpoint); err != nil {

@@ -3,6 +3,9 @@
 // holds the pod's shared network, IPC and UTS namespaces (the pause role) and
 // its cgroup; containers run inside it, each with its own mount and PID
 // namespace, a root filesystem stacked from image layers, and a log file.
+// A pod that shares its process namespace (SandboxConfig.SharePID) has one
+// PID namespace for all its containers instead, whose PID 1 is the
+// sandbox's pause process.
 //
 // Lifecycle of a container: Create -> Start -> (exits, or Stop) -> Remove.
 // Exits are reported on Events as they happen (the agent's PLEG reacts to
@@ -48,6 +51,13 @@ type Runtime interface {
 
 	// Events delivers container state changes (started, exited) as they happen.
 	Events() <-chan Event
+
+	// ReopenContainerLog makes a running container's output go to a fresh
+	// file at its LogPath, created anew, and closes the file it wrote
+	// before (CRI ReopenContainerLog). Log rotation renames the file, then
+	// calls this. It fails with ErrNotRunning for a container that is not
+	// running: an exited container writes nothing more.
+	ReopenContainerLog(ctx context.Context, id string) error
 }
 
 // SandboxConfig describes a pod's sandbox.
@@ -60,6 +70,10 @@ type SandboxConfig struct {
 	HostNetwork  bool
 	HostIPC      bool
 	HostPID      bool
+	// SharePID puts all the pod's containers in one PID namespace
+	// (spec.shareProcessNamespace), whose PID 1 is a pause process that
+	// reaps orphans. It cannot be combined with HostPID.
+	SharePID bool
 	// EtcHosts and ResolvConf are the files' contents, written once per pod.
 	EtcHosts, ResolvConf string
 	// Dir is a directory owned by the pod where the runtime keeps its files.
@@ -72,6 +86,9 @@ type Sandbox struct {
 	// NetNSPath, IPCNSPath and UTSNSPath are pinned namespace files that
 	// containers join ("" for host namespaces).
 	NetNSPath, IPCNSPath, UTSNSPath string
+	// PIDNSPath is the shared PID namespace of a SharePID sandbox
+	// (/proc/<pause pid>/ns/pid), "" otherwise.
+	PIDNSPath string
 	// EtcHostsPath and ResolvConfPath are bind-mounted into containers.
 	EtcHostsPath, ResolvConfPath string
 	CgroupParent                 string

@@ -25,7 +25,7 @@ spec:
   containers:
   - name: out
     image: busybox
-    command: ["sh", "-c", "for i in 1 2 3 4 5; do echo line $i; done; echo oops >&2; sleep 3600"]
+    command: ["sh", "-c", "for i in 1 2 3 4 5; do echo line $i; done; sleep 0.5; echo oops >&2; sleep 3600"]
   - name: quiet
     image: busybox
     command: ["sleep", "3600"]

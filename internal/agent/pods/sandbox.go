@@ -36,6 +36,7 @@ func (w *worker) sandboxConfig(pod *corev1.Pod) runtime.SandboxConfig {
 		HostNetwork:  pod.Spec.HostNetwork,
 		HostIPC:      pod.Spec.HostIPC,
 		HostPID:      pod.Spec.HostPID,
+		SharePID:     pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace,
 		EtcHosts:     etcHosts(pod, hostname, ""),
 		ResolvConf:   resolvConf(pod),
 		Dir:          filepath.Join(w.podDir(pod), "sandbox"),

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"time"
@@ -166,6 +168,38 @@ func (f *Runtime) Exec(ctx context.Context, id string, req runtime.ExecRequest) 
 	// Called without the lock: the handler may call back into the fake
 	// (say, to make the container exit).
 	return exec(id, req)
+}
+
+// ReopenContainerLog does what the real runtime's does to the file system:
+// it creates the running container's LogPath if it is missing (after a
+// rotation renamed it). Unlike the real runtime it creates no directory,
+// so that logic tests with made-up log paths touch nothing; nothing is
+// written to the file afterwards.
+func (f *Runtime) ReopenContainerLog(ctx context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin("ReopenContainerLog", id); err != nil {
+		return err
+	}
+	c, ok := f.containers[id]
+	if !ok {
+		return fmt.Errorf("container %q: %w", id, runtime.ErrNotFound)
+	}
+	if c.status.State != runtime.StateRunning {
+		return fmt.Errorf("reopen log of container %s: %w", id, runtime.ErrNotRunning)
+	}
+	p := c.cfg.LogPath
+	if p == "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Dir(p)); err != nil {
+		return nil
+	}
+	file, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("reopen log of container %s: %w", id, err)
+	}
+	return file.Close()
 }
 
 func (c *fakeContainer) snapshot() *runtime.ContainerStatus {

@@ -6,7 +6,8 @@
 // sandbox IDs are pod UIDs and CreateSandbox is idempotent, removes of
 // unknown IDs succeed, a failed start leaves the container exited with
 // exit code 128 and reason StartError, and every state change is reported
-// on Events.
+// on Events. A SharePID sandbox gets a made-up PIDNSPath; ReopenContainerLog
+// recreates a missing log file (see there).
 package fake
 
 import (
@@ -37,15 +38,17 @@ type Runtime struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu         sync.Mutex
-	now        func() time.Time
-	nextID     int
-	sandboxes  map[string]*runtime.Sandbox
-	containers map[string]*fakeContainer
-	startErrs  map[string]error // by container name
-	errs       map[string]error // one-shot, by method name
-	exec       ExecFunc
-	calls      []Call
+	mu     sync.Mutex
+	now    func() time.Time
+	nextID int
+	// nextPausePID numbers the made-up pause processes of SharePID sandboxes.
+	nextPausePID int
+	sandboxes    map[string]*runtime.Sandbox
+	containers   map[string]*fakeContainer
+	startErrs    map[string]error // by container name
+	errs         map[string]error // one-shot, by method name
+	exec         ExecFunc
+	calls        []Call
 }
 
 type fakeContainer struct {
@@ -191,6 +194,9 @@ func (f *Runtime) CreateSandbox(ctx context.Context, cfg runtime.SandboxConfig) 
 	if cfg.PodUID == "" {
 		return nil, fmt.Errorf("create sandbox: empty pod uid")
 	}
+	if cfg.SharePID && cfg.HostPID {
+		return nil, fmt.Errorf("create sandbox for pod %s/%s: SharePID and HostPID cannot both be set", cfg.Namespace, cfg.PodName)
+	}
 	if sb, ok := f.sandboxes[cfg.PodUID]; ok {
 		out := *sb
 		return &out, nil
@@ -217,6 +223,11 @@ func (f *Runtime) CreateSandbox(ctx context.Context, cfg runtime.SandboxConfig) 
 	}
 	if !cfg.HostIPC {
 		sb.IPCNSPath = dir + "/ipc"
+	}
+	if cfg.SharePID {
+		// A made-up pid for the pause process.
+		f.nextPausePID++
+		sb.PIDNSPath = fmt.Sprintf("/proc/%d/ns/pid", 100000+f.nextPausePID)
 	}
 	if cfg.EtcHosts != "" {
 		sb.EtcHostsPath = dir + "/etc-hosts"

@@ -41,6 +41,10 @@ type container struct {
 	mu     sync.Mutex
 	status runtime.ContainerStatus
 	lc     *libcontainer.Container // nil until started
+	// cio copies the output of a running container to its log (nil until
+	// started, or when an adopted container's output could not be
+	// reattached).
+	cio *containerIO
 	// exited is closed once the exit is recorded in status; cleaned once
 	// the cgroup and libcontainer state are gone after that. Both are nil
 	// until the container runs.
@@ -160,6 +164,15 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 }
 
 func (r *Runtime) start(c *container, sb *sandbox) error {
+	if sb.Config.SharePID {
+		nsPath, err := r.ensurePause(sb)
+		if err != nil {
+			return err
+		}
+		if c.spec != nil && specPIDNSPath(c.spec) != nsPath {
+			c.lcConfig = nil // the pause was replaced since the create
+		}
+	}
 	if c.lcConfig == nil {
 		spec, err := r.buildSpec(c.id, sb, &c.cfg)
 		if err != nil {
@@ -214,6 +227,7 @@ func (r *Runtime) start(c *container, sb *sandbox) error {
 
 	c.mu.Lock()
 	c.lc = lc
+	c.cio = cio
 	c.status.State = runtime.StateRunning
 	c.status.StartedAt = startedAt
 	c.exited, c.cleaned = make(chan struct{}), make(chan struct{})

@@ -32,6 +32,15 @@ type criLog struct {
 
 func newCRILog(w io.Writer) *criLog { return &criLog{w: w, now: time.Now} }
 
+// setWriter makes the next records go to w. A record being written
+// finishes on the old writer first, so once this returns the old writer
+// is no longer used.
+func (l *criLog) setWriter(w io.Writer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w = w
+}
+
 func (l *criLog) write(stream string, partial bool, content ...[]byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

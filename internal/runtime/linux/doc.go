@@ -8,10 +8,24 @@
 // namespaces, an overlayfs root stacked from the image layers, a cgroup
 // below the pod's cgroup and a CRI-format log file fed by pipes.
 //
+// The exception is a pod that shares its process namespace
+// (SandboxConfig.SharePID): a PID namespace cannot outlive its PID 1, so
+// such a sandbox has a pause process, this binary re-executed as
+// `orca-pause` in a new PID namespace (see pause_linux.go). It reaps
+// orphans, outlives the Runtime that started it (which records its pid in
+// sandbox.json for the next one to adopt), and is killed by RemoveSandbox;
+// if it dies, the next container start replaces it. When the init of a
+// container in a shared (or the host's) PID namespace exits, the
+// container's other processes are killed, as containerd does.
+//
+// ReopenContainerLog switches a running container's copier goroutines to a
+// new file at its LogPath, for log rotation.
+//
 // The binary that uses this package must
 //   - let libcontainer re-execute it as the container's init: import
 //     linux/nsinit for its side effect (it calls libcontainer.Init when
-//     os.Args[1] == "init", early, before most packages' init functions);
+//     os.Args[1] == "init", early, before most packages' init functions;
+//     it also runs the pause process when os.Args[1] == "orca-pause");
 //   - lock its main goroutine to the main thread in an init function
 //     (runtime.LockOSThread). libcontainer and this package run goroutines
 //     that move their locked OS thread into other namespaces and exit
@@ -30,7 +44,8 @@
 //	libcontainer/<id>/        libcontainer's own state (while the process lives)
 //	containers/<id>.json      the container record: config and last known status
 //	io/<id>/                  FIFOs for the container's stdout, stderr (and stdin)
-//	sandboxes/<id>/           sandbox.json and the ipc and uts namespace pins
+//	sandboxes/<id>/           sandbox.json (with the pause pid) and the ipc and uts namespace pins
 //
-// and under Config.RootDir, <id>/{upper,work,rootfs} per container.
+// and under Config.RootDir, <id>/{upper,work,rootfs} per container. A
+// pause process runs in the cgroup <pod cgroup>/pause.
 package linux

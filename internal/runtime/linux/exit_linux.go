@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"golang.org/x/sys/unix"
 
 	"github.com/orca-pods/orca/internal/runtime"
@@ -24,11 +25,23 @@ func (r *Runtime) waitExit(c *container, lc *libcontainer.Container, proc *libco
 	defer c.watchers.Done()
 	ps, _ := proc.Wait()
 	finishedAt := time.Now()
+	killLeftovers(lc)
 	cio.drain(logDrainTimeout)
 	code, sig := exitStatus(ps)
 	r.recordExit(c, exitInfo{code: code, signal: sig, finishedAt: finishedAt}, memDir)
 	r.log.Debug("container exited", "container", c.id, "exit", code, "reported after", time.Since(finishedAt))
 	r.cleanup(c, lc)
+}
+
+// killLeftovers kills what remains of a container whose init exited, when
+// the container is in a PID namespace that is not its own (the pod's
+// shared one, or the host's): there the init's exit does not end its other
+// processes, and they may hold its output open. containerd's shim does the
+// same; libcontainer's Destroy would, but only after the output drained.
+func killLeftovers(lc *libcontainer.Container) {
+	if cfg := lc.Config(); !cfg.Namespaces.IsPrivate(configs.NEWPID) {
+		_ = lc.Signal(unix.SIGKILL)
+	}
 }
 
 type exitInfo struct {

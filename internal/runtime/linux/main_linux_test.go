@@ -13,8 +13,9 @@ import (
 	_ "github.com/orca-pods/orca/internal/runtime/linux/nsinit"
 )
 
-// TestMain lets the recovery test run an earlier runtime in a child
-// process.
+// TestMain lets the recovery tests run an earlier runtime in a child
+// process. (`<test binary> orca-pause`, a sandbox's pause process, is
+// handled by nsinit's init function too.)
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		libcontainer.Init() // not reached: nsinit did it
@@ -24,6 +25,9 @@ func TestMain(m *testing.M) {
 	goruntime.LockOSThread()
 	if os.Getenv(earlierRuntimeEnv) != "" {
 		os.Exit(runEarlierRuntime())
+	}
+	if os.Getenv(earlierPauseEnv) != "" {
+		os.Exit(runEarlierPauseRuntime())
 	}
 	os.Exit(m.Run())
 }

@@ -62,9 +62,29 @@ func (r *Runtime) recoverSandboxes() error {
 			}
 			continue
 		}
+		if sb.Config.SharePID {
+			r.recoverPause(sb)
+		}
 		r.sandboxes[sb.Sandbox.ID] = sb
 	}
 	return nil
+}
+
+// recoverPause adopts the pause process of a SharePID sandbox. If it died
+// while no runtime watched (its containers died with it), a new one is
+// started, after killing any unrecorded pause left in its cgroup; failing
+// that, the next container start tries again.
+func (r *Runtime) recoverPause(sb *sandbox) {
+	if r.adoptPause(sb) {
+		return
+	}
+	r.log.Info("pause process gone, starting a new one", "pod", sb.Sandbox.Namespace+"/"+sb.Sandbox.PodName, "pid", sb.PausePID)
+	if err := killCgroupProcs(pauseCgroup(sb)); err != nil {
+		r.log.Warn("kill leftover pause processes", "sandbox", sb.Sandbox.ID, "err", err)
+	}
+	if _, err := r.ensurePause(sb); err != nil {
+		r.log.Warn("restart pause process", "sandbox", sb.Sandbox.ID, "err", err)
+	}
 }
 
 func sandboxAlive(sb *sandbox) bool {
@@ -149,6 +169,7 @@ func (r *Runtime) adopt(c *container) {
 		if err != nil {
 			r.log.Warn("reattach container output", "container", c.id, "err", err)
 		}
+		c.cio = cio
 		c.watchers.Add(2)
 		go r.watchOOM(c, lc, memDir)
 		go r.watchAdopted(c, lc, state.InitProcessPid, cio, memDir)
@@ -218,6 +239,7 @@ func (r *Runtime) watchAdopted(c *container, lc *libcontainer.Container, pid int
 		f.Close()
 	}
 	finishedAt := time.Now()
+	killLeftovers(lc)
 	if cio != nil {
 		cio.drain(logDrainTimeout)
 	}

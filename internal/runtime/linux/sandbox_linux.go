@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -24,22 +25,53 @@ type sandbox struct {
 	// namespace, as the kubelet does).
 	Hostname     string `json:"hostname"`
 	HostnamePath string `json:"hostnamePath"`
+	// PausePID and PauseStartTime identify the pause process of a SharePID
+	// sandbox (see pause_linux.go) across Runtimes.
+	PausePID       int    `json:"pausePid,omitempty"`
+	PauseStartTime uint64 `json:"pauseStartTime,omitempty"`
+
+	// mu guards pause, the Pause fields and Sandbox.PIDNSPath, which
+	// change when a dead pause process is replaced.
+	mu    sync.Mutex
+	pause *pauseProc
+}
+
+// snapshot returns the sandbox as callers see it.
+func (sb *sandbox) snapshot() runtime.Sandbox {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return sb.Sandbox
+}
+
+// pidNSPath is the shared PID namespace containers join ("" unless SharePID).
+func (sb *sandbox) pidNSPath() string {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return sb.Sandbox.PIDNSPath
 }
 
 func (r *Runtime) sandboxStateDir(id string) string { return filepath.Join(r.sandboxRoot(), id) }
 
+func (r *Runtime) sandboxRecordPath(id string) string {
+	return filepath.Join(r.sandboxStateDir(id), "sandbox.json")
+}
+
 // CreateSandbox creates the pod's network, IPC and UTS namespaces (unless
 // the pod uses the host's), its cgroup and its /etc/hosts, /etc/resolv.conf
-// and /etc/hostname files. The sandbox ID is the pod UID; creating it again
-// returns the existing sandbox.
+// and /etc/hostname files, and, when the pod shares its process namespace,
+// the pause process that holds the PID namespace. The sandbox ID is the pod
+// UID; creating it again returns the existing sandbox.
 func (r *Runtime) CreateSandbox(ctx context.Context, cfg runtime.SandboxConfig) (*runtime.Sandbox, error) {
 	if err := validateID(cfg.PodUID); err != nil {
 		return nil, fmt.Errorf("create sandbox: pod uid: %w", err)
 	}
+	if cfg.SharePID && cfg.HostPID {
+		return nil, fmt.Errorf("create sandbox for pod %s/%s: SharePID and HostPID cannot both be set", cfg.Namespace, cfg.PodName)
+	}
 	r.sbMu.Lock()
 	defer r.sbMu.Unlock()
 	if sb, err := r.sandbox(cfg.PodUID); err == nil {
-		out := sb.Sandbox
+		out := sb.snapshot()
 		return &out, nil
 	}
 	sb, err := r.newSandbox(cfg)
@@ -55,7 +87,7 @@ func (r *Runtime) CreateSandbox(ctx context.Context, cfg runtime.SandboxConfig) 
 	r.mu.Lock()
 	r.sandboxes[sb.Sandbox.ID] = sb
 	r.mu.Unlock()
-	out := sb.Sandbox
+	out := sb.snapshot()
 	return &out, nil
 }
 
@@ -120,7 +152,7 @@ func (r *Runtime) setupSandbox(sb *sandbox) error {
 	}
 	// The record goes first: if we crash from here on, New finds it and
 	// knows what to clean up.
-	if err := writeJSON(filepath.Join(stateDir, "sandbox.json"), sb); err != nil {
+	if err := writeJSON(r.sandboxRecordPath(sb.Sandbox.ID), sb); err != nil {
 		return err
 	}
 	files := []struct{ path, content string }{
@@ -152,15 +184,26 @@ func (r *Runtime) setupSandbox(sb *sandbox) error {
 	if p := sb.Sandbox.UTSNSPath; p != "" {
 		pins = append(pins, nsPin{kind: "uts", flag: unix.CLONE_NEWUTS, path: p})
 	}
-	return createNamespaces(pins, sb.Hostname)
+	if err := createNamespaces(pins, sb.Hostname); err != nil {
+		return err
+	}
+	if !sb.Config.SharePID {
+		return nil
+	}
+	if err := r.startPause(sb); err != nil {
+		return err
+	}
+	return writeJSON(r.sandboxRecordPath(sb.Sandbox.ID), sb)
 }
 
 // teardownSandbox undoes setupSandbox; it tolerates missing pieces so it
 // can finish a half-done create or remove. The record goes last, and only
 // when everything else is gone, so a failed teardown can be retried.
 func (r *Runtime) teardownSandbox(sb *sandbox) error {
-	s := sb.Sandbox
-	var errs []error
+	// The pause goes first: the pod cgroup cannot be removed while it
+	// runs there.
+	errs := []error{r.stopPause(sb)}
+	s := sb.snapshot()
 	for _, p := range []string{s.NetNSPath, s.IPCNSPath, s.UTSNSPath} {
 		errs = append(errs, unpin(p))
 	}
@@ -210,7 +253,7 @@ func (r *Runtime) ListSandboxes(ctx context.Context) ([]*runtime.Sandbox, error)
 	r.mu.Lock()
 	out := make([]*runtime.Sandbox, 0, len(r.sandboxes))
 	for _, sb := range r.sandboxes {
-		s := sb.Sandbox
+		s := sb.snapshot()
 		out = append(out, &s)
 	}
 	r.mu.Unlock()

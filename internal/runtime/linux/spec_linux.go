@@ -118,6 +118,17 @@ func (r *Runtime) buildSpec(id string, sb *sandbox, cfg *runtime.ContainerConfig
 	return spec, nil
 }
 
+// specPIDNSPath is the path of the PID namespace a spec joins ("" for a
+// new one or the host's).
+func specPIDNSPath(spec *specs.Spec) string {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.PIDNamespace {
+			return ns.Path
+		}
+	}
+	return ""
+}
+
 // libcontainerConfig converts the spec with runc's own converter.
 func libcontainerConfig(id string, spec *specs.Spec) (*configs.Config, error) {
 	return specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: id, Spec: spec})
@@ -163,9 +174,13 @@ func containerEnv(env []string, hostname string) []string {
 // specNamespaces gives the container its own mount and PID namespaces and
 // joins the sandbox's network, IPC and UTS namespaces by path. An empty
 // path means the host's namespace: no entry, so libcontainer stays in it.
+// A SharePID sandbox's containers join its pause process's PID namespace.
 func (r *Runtime) specNamespaces(sb *sandbox) []specs.LinuxNamespace {
 	ns := []specs.LinuxNamespace{{Type: specs.MountNamespace}}
-	if !sb.Config.HostPID {
+	switch {
+	case sb.Config.SharePID:
+		ns = append(ns, specs.LinuxNamespace{Type: specs.PIDNamespace, Path: sb.pidNSPath()})
+	case !sb.Config.HostPID:
 		ns = append(ns, specs.LinuxNamespace{Type: specs.PIDNamespace})
 	}
 	if p := sb.Sandbox.NetNSPath; p != "" {

@@ -25,8 +25,12 @@ import (
 // FIFOs and resumes copying. While no runtime reads, a chatty container
 // blocks once the pipe buffer (64 KiB) is full.
 type containerIO struct {
-	logFile *os.File // nil when the container has no LogPath
-	cri     *criLog
+	// logMu guards logFile and logClosed: ReopenContainerLog replaces the
+	// file while the copiers write.
+	logMu     sync.Mutex
+	logFile   *os.File // nil when the container has no LogPath
+	logClosed bool
+	cri       *criLog
 	// child holds the ends handed to the container; we close our copies
 	// once it started, so the read ends see EOF when the container exits.
 	child []*os.File
@@ -199,9 +203,43 @@ func (cio *containerIO) close() {
 	}
 	closeFiles([]*os.File{cio.console})
 	cio.wg.Wait()
+	cio.logMu.Lock()
+	defer cio.logMu.Unlock()
+	cio.logClosed = true
 	if cio.logFile != nil {
 		cio.logFile.Close()
 	}
+}
+
+// errLogClosed: the container's output is no longer copied (it exited).
+var errLogClosed = errors.New("log closed")
+
+// reopenLog switches the log to a new file at path, creating it (and its
+// directory) if needed, and closes the previous file. Log rotation renames
+// the file first, so the old lines stay in the renamed file and the new
+// ones go to a fresh one.
+func (cio *containerIO) reopenLog(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("log dir: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("log file: %w", err)
+	}
+	cio.logMu.Lock()
+	if cio.logClosed {
+		cio.logMu.Unlock()
+		f.Close()
+		return errLogClosed
+	}
+	old := cio.logFile
+	cio.logFile = f
+	cio.cri.setWriter(f)
+	cio.logMu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return nil
 }
 
 func closeFiles(files []*os.File) {

@@ -1,5 +1,6 @@
 // Package nsinit turns the binary that imports it into a container init
-// when libcontainer re-executes it as `<binary> init`.
+// when libcontainer re-executes it as `<binary> init`, and into a pod's
+// pause process when the runtime starts it as `<binary> orca-pause`.
 //
 // Import it for its side effect from the main package:
 //
@@ -10,7 +11,7 @@
 // imports are initialized, so this init runs before those of most of the
 // binary's packages (k8s.io/..., go.etcd.io/..., google.golang.org/...),
 // which a container init does not need and which would add tens of
-// milliseconds to every container start.
+// milliseconds to every container start, and memory to every pause process.
 package nsinit
 
 import (
@@ -23,7 +24,13 @@ import (
 )
 
 func init() {
-	if len(os.Args) > 1 && os.Args[1] == "init" {
+	if len(os.Args) < 2 {
+		return
+	}
+	switch os.Args[1] {
+	case "init":
 		libcontainer.Init() // never returns
+	case PauseArg:
+		pause() // never returns
 	}
 }
