@@ -20,6 +20,7 @@ func newServerCommand() *cobra.Command {
 		cfg  server.Config
 		bind string
 	)
+	clusterCIDR := "10.42.0.0/16"
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane: Kubernetes API on etcd, scheduler and controllers",
@@ -29,6 +30,11 @@ func newServerCommand() *cobra.Command {
 			if cfg.BindAddress == nil {
 				return fmt.Errorf("--bind-address %q is not an IP address", bind)
 			}
+			_, cidr, err := net.ParseCIDR(clusterCIDR)
+			if err != nil {
+				return fmt.Errorf("--cluster-cidr %q: %w", clusterCIDR, err)
+			}
+			cfg.ClusterCIDR = cidr
 			cfg.Logger = slog.Default()
 			quietLibraries()
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -62,6 +68,8 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&cfg.Agent.PodLogDir, "pod-log-dir", "/var/log/pods", "directory for container logs (CRI format)")
 	f.StringVar(&cfg.Agent.RegistryConfig, "registry-config", "", "registry mirrors, auth and TLS, in the shape of k3s's registries.yaml")
 	f.IntVar(&cfg.Agent.MaxPods, "max-pods", 110, "number of pods this node accepts")
+	f.StringVar(&clusterCIDR, "cluster-cidr", clusterCIDR, "pod address space; every node gets a /24 of it")
+	f.StringVar(&cfg.Agent.BridgeName, "bridge-name", "orca0", "name of the pods' bridge on this machine")
 	return cmd
 }
 

@@ -48,6 +48,11 @@ type Config struct {
 	Images  *images.Store
 	// Endpoint is the agent's HTTPS endpoint for the API server.
 	Endpoint agentserver.Config
+	// ClusterCIDR holds every pod IP; traffic leaving it is masqueraded.
+	ClusterCIDR *net.IPNet
+	// BridgeName and NetworkStateDir configure pod networking (orca0,
+	// <run-dir>/network).
+	BridgeName, NetworkStateDir string
 	// Port is reported in the node's daemonEndpoints.
 	Port   int
 	NodeIP net.IP
@@ -85,13 +90,19 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := reporter.Register(ctx); err != nil {
 		return err
 	}
+	podNet, err := startNetwork(ctx, cfg, client)
+	if err != nil {
+		return err
+	}
+	defer podNet.Close()
+	reporter.SetReady(podNet.Ready)
 	capacity, _ := nodestatus.MemoryCapacity()
 	nodeIP := cfg.NodeIP
 	if nodeIP == nil {
 		nodeIP = reporter.NodeIP()
 	}
 	manager := pods.New(ctx, pods.Config{
-		Client: client, NodeName: cfg.NodeName, Runtime: cfg.Runtime, Images: cfg.Images, Recorder: recorder,
+		Client: client, NodeName: cfg.NodeName, Runtime: cfg.Runtime, Images: cfg.Images, Network: podNet, Recorder: recorder,
 		PodsDir: filepath.Join(cfg.DataDir, "pods"), LogDir: cfg.LogDir, MemoryCapacity: capacity,
 		NodeIP: nodeIP.String(), Logger: log,
 	})
@@ -130,6 +141,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	nodeFactory := informers.NewSharedInformerFactory(client, 0)
+	routeToOtherNodes(ctx, cfg, podNet, nodeFactory.Core().V1().Nodes().Informer())
+	nodeFactory.Start(ctx.Done())
+	defer nodeFactory.Shutdown()
 	factory.Start(ctx.Done())
 	log.Info("node agent running", "runtime", "orca://"+version.Version)
 	<-ctx.Done()

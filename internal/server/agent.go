@@ -29,6 +29,8 @@ type AgentConfig struct {
 	// RegistryConfig is a k3s-style registries.yaml (mirrors, auth, TLS).
 	RegistryConfig string
 	MaxPods        int
+	// BridgeName is the pods' bridge on this machine.
+	BridgeName string
 }
 
 func (a *AgentConfig) setDefaults() {
@@ -46,6 +48,9 @@ func (a *AgentConfig) setDefaults() {
 	}
 	if a.MaxPods == 0 {
 		a.MaxPods = 110
+	}
+	if a.BridgeName == "" {
+		a.BridgeName = "orca0"
 	}
 }
 
@@ -100,7 +105,10 @@ func runAgent(ctx context.Context, cfg Config, certs clusterCerts) error {
 			CertFile: certs.agentServing.CertFile, KeyFile: certs.agentServing.KeyFile,
 			ClientCAFile: certs.ca.CertFile, AllowedClient: apiserverKubeletClientName,
 		},
-		Port:   a.Port,
-		Logger: cfg.Logger,
+		Port:            a.Port,
+		ClusterCIDR:     cfg.ClusterCIDR,
+		BridgeName:      a.BridgeName,
+		NetworkStateDir: filepath.Join(a.RunDir, "network"),
+		Logger:          cfg.Logger,
 	})
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/orca-pods/orca/internal/apiserver"
 	nscontroller "github.com/orca-pods/orca/internal/controllers/namespace"
+	"github.com/orca-pods/orca/internal/controllers/nodeipam"
 	"github.com/orca-pods/orca/internal/controllers/nodelifecycle"
 	sacontroller "github.com/orca-pods/orca/internal/controllers/serviceaccount"
 	"github.com/orca-pods/orca/internal/pki"
@@ -37,6 +38,8 @@ type Config struct {
 	EtcdServers                           []string
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
 	EtcdClientPort, EtcdPeerPort          int
+	// ClusterCIDR is the pod address space; each node gets a /24 of it.
+	ClusterCIDR *net.IPNet
 	// Agent configures the node agent for this machine.
 	Agent AgentConfig
 	// Ready, if set, is closed once the API answers and bootstrap is done.
@@ -61,6 +64,9 @@ func (c *Config) setDefaults() error {
 		c.Logger = slog.Default()
 	}
 	c.Agent.setDefaults()
+	if c.ClusterCIDR == nil {
+		_, c.ClusterCIDR, _ = net.ParseCIDR("10.42.0.0/16")
+	}
 	return nil
 }
 
@@ -144,6 +150,12 @@ func startComponents(hook genericapiserver.PostStartHookContext, cfg Config, cer
 	}
 	run(nscontroller.New(client, meta, factory, log.With("component", "namespace-controller")).Run)
 	run(sacontroller.New(client, factory, log.With("component", "serviceaccount-controller")).Run)
+	ipam, err := nodeipam.New(nodeipam.Config{Client: client, Factory: factory, ClusterCIDR: cfg.ClusterCIDR, NodeMaskSize: 24,
+		Logger: log.With("component", "node-ipam-controller")})
+	if err != nil {
+		return err
+	}
+	run(ipam.Run)
 	run(nodelifecycle.New(nodelifecycle.Config{Client: client, Factory: factory, Logger: log.With("component", "node-lifecycle-controller")}).Run)
 	run(func(ctx context.Context) {
 		if err := sched.Run(ctx); err != nil && ctx.Err() == nil {

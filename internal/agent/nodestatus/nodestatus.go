@@ -176,6 +176,10 @@ func (r *Reporter) ownLease(l *coordinationv1.Lease) error {
 	return nil
 }
 
+// SetReady replaces the readiness check (e.g. once networking exists);
+// call it before Run.
+func (r *Reporter) SetReady(ready func() (bool, string)) { r.cfg.Ready = ready }
+
 // NodeIP is the address the node reports as InternalIP.
 func (r *Reporter) NodeIP() net.IP { return r.cfg.NodeIP }
 

@@ -7,6 +7,7 @@ package pods
 import (
 	"context"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -28,12 +29,21 @@ type ImageService interface {
 	Pull(ctx context.Context, ref string, creds []images.Credential) (*images.Image, images.PullStats, error)
 }
 
+// Network gives pods their IP: it sets up and tears down the interfaces in
+// a sandbox's network namespace.
+type Network interface {
+	Setup(ctx context.Context, podUID, netnsPath string) (net.IP, error)
+	Teardown(ctx context.Context, podUID, netnsPath string) error
+}
+
 // Config wires the manager.
 type Config struct {
 	Client   kubernetes.Interface
 	NodeName string
 	Runtime  runtime.Runtime
 	Images   ImageService
+	// Network is nil when pods get only loopback.
+	Network  Network
 	Recorder record.EventRecorder
 	// PodsDir holds per-pod directories (volumes, termination messages).
 	PodsDir string

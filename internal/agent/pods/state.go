@@ -1,6 +1,7 @@
 package pods
 
 import (
+	"net"
 	"os"
 	"sort"
 	"time"
@@ -17,6 +18,8 @@ import (
 // read back from the runtime, which is the source of truth for containers.
 type podState struct {
 	sandbox *runtime.Sandbox
+	// podIP is set once the pod's network is up.
+	podIP net.IP
 	// waiting holds why a container could not be (re)started, by name.
 	waiting map[string]*corev1.ContainerStateWaiting
 	// imageIDs remembers each container's resolved image digest.

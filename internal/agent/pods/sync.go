@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -106,6 +108,9 @@ func (w *worker) syncContainers(ctx context.Context, pod *corev1.Pod) time.Durat
 		if err := w.createSandbox(ctx, pod); err != nil {
 			return 2 * time.Second
 		}
+	}
+	if err := w.setUpNetwork(ctx, pod); err != nil {
+		return 2 * time.Second
 	}
 	list, err := w.m.cfg.Runtime.ListContainers(ctx)
 	if err != nil {
@@ -227,8 +232,45 @@ func (w *worker) createSandbox(ctx context.Context, pod *corev1.Pod) error {
 }
 
 func (w *worker) podIPs() []string {
-	// Until pod networking lands a pod has only loopback; Kubernetes shows
-	// no pod IP then.
+	if w.state.podIP == nil {
+		return nil
+	}
+	return []string{w.state.podIP.String()}
+}
+
+// setUpNetwork gives the pod its IP before any container starts, as the
+// kubelet has the network plugin do right after the sandbox; the pod's
+// /etc/hosts then gains its own name.
+func (w *worker) setUpNetwork(ctx context.Context, pod *corev1.Pod) error {
+	if w.state.podIP != nil {
+		return nil
+	}
+	if pod.Spec.HostNetwork {
+		w.state.podIP = net.ParseIP(w.m.cfg.NodeIP)
+		return nil
+	}
+	if w.m.cfg.Network == nil {
+		return nil
+	}
+	ip, err := w.m.cfg.Network.Setup(ctx, string(pod.UID), w.state.sandbox.NetNSPath)
+	if err != nil {
+		msg := fmt.Sprintf("Failed to create pod sandbox: plugin type=\"orca-bridge\" failed (add): %v", err)
+		if w.state.sandboxErr == nil || w.state.sandboxErr.Error() != err.Error() {
+			w.event(pod, "", corev1.EventTypeWarning, "FailedCreatePodSandBox", msg)
+		}
+		w.state.sandboxErr = err
+		for _, c := range pod.Spec.Containers {
+			w.state.setWaiting(c.Name, "ContainerCreating", "")
+		}
+		return err
+	}
+	w.state.podIP, w.state.sandboxErr = ip, nil
+	if path := w.state.sandbox.EtcHostsPath; path != "" {
+		hostname := w.sandboxConfig(pod).Hostname
+		if err := os.WriteFile(path, []byte(etcHosts(pod, hostname, ip.String())), 0o644); err != nil {
+			w.log.Warn("write /etc/hosts", "err", err)
+		}
+	}
 	return nil
 }
 

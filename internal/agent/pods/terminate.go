@@ -2,6 +2,7 @@ package pods
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -97,7 +98,25 @@ func (w *worker) cleanup(ctx context.Context, pod *corev1.Pod, recs *records) er
 			return err
 		}
 	}
+	if w.state.sandbox == nil {
+		// A restarted agent has not met this pod's sandbox yet.
+		sandboxes, err := w.m.cfg.Runtime.ListSandboxes(ctx)
+		if err != nil {
+			return err
+		}
+		for _, sb := range sandboxes {
+			if sb.PodUID == string(pod.UID) {
+				w.state.sandbox = sb
+			}
+		}
+	}
 	if w.state.sandbox != nil {
+		if w.m.cfg.Network != nil && !pod.Spec.HostNetwork {
+			if err := w.m.cfg.Network.Teardown(ctx, string(pod.UID), w.state.sandbox.NetNSPath); err != nil {
+				return fmt.Errorf("tear down pod network: %w", err)
+			}
+		}
+		w.state.podIP = nil
 		if err := w.m.cfg.Runtime.RemoveSandbox(ctx, w.state.sandbox.ID); err != nil {
 			return err
 		}

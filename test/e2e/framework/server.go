@@ -16,6 +16,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/orca-pods/orca/internal/network"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -95,11 +97,20 @@ func StartNode(t testing.TB, extraArgs ...string) *Server {
 		t.Skip("running containers needs root")
 	}
 	dir := t.TempDir()
+	port := FreePort(t)
+	// Each test server gets its own bridge and pod address space, removed
+	// once the server has stopped, so servers never share routes.
+	bridge := "orca" + strconv.Itoa(port)
+	cluster := fmt.Sprintf("10.%d.0.0/16", 50+port%150)
+	runDir := filepath.Join(dir, "run")
+	t.Cleanup(func() { removePodNetwork(t, bridge, cluster, filepath.Join(runDir, "network")) })
 	args := append([]string{
 		"--node-name", "orca-e2e",
-		"--agent-port", strconv.Itoa(FreePort(t)),
-		"--run-dir", filepath.Join(dir, "run"),
+		"--agent-port", strconv.Itoa(port),
+		"--run-dir", runDir,
 		"--pod-log-dir", filepath.Join(dir, "logs"),
+		"--bridge-name", bridge,
+		"--cluster-cidr", cluster,
 	}, extraArgs...)
 	s := start(t, args)
 	// Containers outlive the agent by design; delete every pod first so the
@@ -286,4 +297,23 @@ func (s *Server) checkNoLeaks() {
 func emptyDir(path string) bool {
 	entries, err := os.ReadDir(path)
 	return err != nil || len(entries) == 0
+}
+
+// removePodNetwork deletes a stopped test server's bridge and masquerade
+// table (an agent leaves them in place on purpose when it stops).
+func removePodNetwork(t testing.TB, bridge, cluster, stateDir string) {
+	_, clusterNet, err := net.ParseCIDR(cluster)
+	if err != nil {
+		return
+	}
+	podNet := &net.IPNet{IP: clusterNet.IP, Mask: net.CIDRMask(24, 32)}
+	n, err := network.New(network.Config{PodCIDR: podNet, ClusterCIDR: clusterNet, BridgeName: bridge, StateDir: stateDir})
+	if err != nil {
+		t.Logf("remove pod network %s: %v", bridge, err)
+		return
+	}
+	if err := n.Uninstall(); err != nil {
+		t.Logf("remove pod network %s: %v", bridge, err)
+	}
+	_ = n.Close()
 }
