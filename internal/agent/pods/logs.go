@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/orca-pods/orca/internal/agent/containers"
+	"github.com/orca-pods/orca/internal/agent/podstatus"
 	"github.com/orca-pods/orca/internal/runtime"
 )
 
@@ -34,23 +36,36 @@ func (m *Manager) LogTarget(ctx context.Context, namespace, name, container stri
 	if err != nil {
 		return "", nil, err
 	}
-	recs := w.collect(list, pod)
-	rec := recs.app[container]
-	if rec == nil {
-		rec = recs.init[container]
+	// Read the runtime's list directly: the worker owns its state, and this
+	// runs on an HTTP handler's goroutine.
+	rec := &podstatus.ContainerRecord{}
+	for _, c := range list {
+		if c.Labels[containers.LabelPodUID] != string(pod.UID) || c.Labels[containers.LabelContainer] != container {
+			continue
+		}
+		switch {
+		case rec.Current == nil || c.Attempt > rec.Current.Attempt:
+			rec.Previous, rec.Current = rec.Current, c
+		case rec.Previous == nil || c.Attempt > rec.Previous.Attempt:
+			rec.Previous = c
+		}
 	}
-	if rec == nil {
-		rec = recs.ephemeral[container]
+	for _, group := range [][]corev1.ContainerStatus{pod.Status.ContainerStatuses, pod.Status.InitContainerStatuses, pod.Status.EphemeralContainerStatuses} {
+		for _, cs := range group {
+			if cs.Name == container && cs.State.Waiting != nil {
+				rec.Waiting = cs.State.Waiting
+			}
+		}
 	}
 	if previous {
-		if rec == nil || rec.Previous == nil {
+		if rec.Previous == nil {
 			return "", nil, &ErrBadLogRequest{fmt.Sprintf("previous terminated container %q in pod %q not found", container, name)}
 		}
 		return rec.Previous.LogPath, func() bool { return false }, nil
 	}
-	if rec == nil || rec.Current == nil {
+	if rec.Current == nil {
 		reason := "ContainerCreating"
-		if rec != nil && rec.Waiting != nil {
+		if rec.Waiting != nil {
 			reason = rec.Waiting.Reason
 		}
 		return "", nil, &ErrBadLogRequest{fmt.Sprintf("container %q in pod %q is waiting to start: %s", container, name, waitingFor(pod, reason))}

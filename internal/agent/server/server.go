@@ -1,7 +1,6 @@
 // Package server is the node agent's HTTPS endpoint (the kubelet's port
-// 10250): the API server reaches it for container logs, and later exec,
-// attach and port-forward. Only the API server's client certificate is
-// accepted.
+// 10250): the API server reaches it for container logs, exec, attach and
+// port-forward. Only the API server's client certificate is accepted.
 package server
 
 import (
@@ -52,6 +51,7 @@ func Run(ctx context.Context, cfg Config) error {
 	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", func(w http.ResponseWriter, r *http.Request) {
 		serveLogs(w, r, cfg.Pods)
 	})
+	(&streams{pods: cfg.Pods, log: cfg.Logger}).register(mux)
 	srv := &http.Server{
 		Handler: onlyClient(cfg.AllowedClient, mux),
 		TLSConfig: &tls.Config{

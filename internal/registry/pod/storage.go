@@ -35,8 +35,8 @@ func NewREST(typer runtime.ObjectTyper, opts generic.RESTOptionsGetter, kubelet 
 		"pods/eviction":            &evictionREST{store: store.Store},
 		"pods/ephemeralcontainers": newEphemeralREST(store, typer),
 		"pods/log":                 &logREST{pods: store, kubelet: kubelet},
-		"pods/exec":                &notYetREST{what: "exec", new: func() runtime.Object { return &corev1.PodExecOptions{} }, methods: []string{"GET", "POST"}},
-		"pods/attach":              &notYetREST{what: "attach", new: func() runtime.Object { return &corev1.PodAttachOptions{} }, methods: []string{"GET", "POST"}},
-		"pods/portforward":         &notYetREST{what: "port-forward", new: func() runtime.Object { return &corev1.PodPortForwardOptions{} }, methods: []string{"GET", "POST"}},
+		"pods/exec":                &execREST{pods: store, kubelet: kubelet},
+		"pods/attach":              &attachREST{pods: store, kubelet: kubelet},
+		"pods/portforward":         &portForwardREST{pods: store, kubelet: kubelet},
 	}, nil
 }
