@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -82,6 +83,25 @@ func TestSeedMultiContainerPodRunsAndSharesItsVolume(t *testing.T) {
 				data, err := os.ReadFile(index)
 				return err == nil && regexp.MustCompile(`\d{2}:\d{2}:\d{2}`).Match(data)
 			})
+			// Task 2: port-forward, and the page changes every 5 s.
+			port := framework.FreePort(t)
+			pf, stop := k.Start("port-forward", "-n", ns, "pod/web-logger", fmt.Sprintf("%d:80", port))
+			defer stop()
+			framework.WaitForOutput(t, pf, "Forwarding from", 20*time.Second)
+			first := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port))
+			if !regexp.MustCompile(`\d{2}:\d{2}:\d{2}`).MatchString(first) {
+				t.Fatalf("page through port-forward = %q", first)
+			}
+			framework.Eventually(t, 15*time.Second, "a newer date", func() bool {
+				return httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port)) != first
+			})
+			stop()
+			// Task 3: a shell in nginx-server reaches the page on localhost.
+			out := k.MustRun("", "exec", "-n", ns, "web-logger", "-c", "nginx-server", "--", "/bin/sh", "-c",
+				"apk add --no-cache curl >/dev/null && curl -s http://localhost:80")
+			if !regexp.MustCompile(`\d{2}:\d{2}:\d{2}`).MatchString(out) {
+				t.Fatalf("curl localhost:80 from nginx-server = %q", out)
+			}
 			desc := k.MustRun("", "describe", "pod", "web-logger", "-n", ns)
 			for _, want := range []string{"Started container nginx-server", "Started container content-writer", "Created container", "Pulling image", "Successfully pulled image"} {
 				if !strings.Contains(desc, want) {
