@@ -33,7 +33,7 @@ type ExecFunc func(id string, req runtime.ExecRequest) (int, error)
 
 // Runtime is the fake. Its zero value is not usable; call New.
 type Runtime struct {
-	events *eventQueue
+	events *runtime.EventQueue
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -61,7 +61,7 @@ var _ runtime.Runtime = (*Runtime)(nil)
 // New returns an empty fake runtime; Close it when done.
 func New() *Runtime {
 	f := &Runtime{
-		events:     newEventQueue(),
+		events:     runtime.NewEventQueue(),
 		now:        time.Now,
 		sandboxes:  make(map[string]*runtime.Sandbox),
 		containers: make(map[string]*fakeContainer),
@@ -69,7 +69,7 @@ func New() *Runtime {
 		errs:       make(map[string]error),
 	}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
-	f.wg.Go(func() { f.events.run(f.ctx) })
+	f.wg.Go(func() { f.events.Run(f.ctx) })
 	return f
 }
 
@@ -163,7 +163,7 @@ func (f *Runtime) exitLocked(c *fakeContainer, code, sig int, oom bool) {
 }
 
 func (f *Runtime) emitLocked(t runtime.EventType, c *fakeContainer) {
-	f.events.push(runtime.Event{
+	f.events.Push(runtime.Event{
 		Type:        t,
 		ContainerID: c.status.ID,
 		SandboxID:   c.status.SandboxID,
@@ -183,7 +183,7 @@ func (f *Runtime) begin(method, id string) error {
 }
 
 // Events delivers container state changes in order; it never blocks the fake.
-func (f *Runtime) Events() <-chan runtime.Event { return f.events.out }
+func (f *Runtime) Events() <-chan runtime.Event { return f.events.Out() }
 
 func (f *Runtime) CreateSandbox(ctx context.Context, cfg runtime.SandboxConfig) (*runtime.Sandbox, error) {
 	f.mu.Lock()

@@ -37,7 +37,7 @@ type Runtime struct {
 	cfg    Config
 	log    *slog.Logger
 	host   hostInfo
-	events *eventQueue
+	events *runtime.EventQueue
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -82,7 +82,7 @@ func New(cfg Config) (*Runtime, error) {
 		cfg:        cfg,
 		log:        cfg.Logger,
 		host:       host,
-		events:     newEventQueue(),
+		events:     runtime.NewEventQueue(),
 		sandboxes:  make(map[string]*sandbox),
 		containers: make(map[string]*container),
 	}
@@ -99,7 +99,7 @@ func New(cfg Config) (*Runtime, error) {
 		r.cancel()
 		return nil, fmt.Errorf("runtime/linux: recover state: %w", err)
 	}
-	r.wg.Go(func() { r.events.run(r.ctx) })
+	r.wg.Go(func() { r.events.Run(r.ctx) })
 	r.log.Debug("container runtime ready", "cgroups", host.cgroup.String(),
 		"sandboxes", len(r.sandboxes), "containers", len(r.containers))
 	return r, nil
@@ -116,13 +116,13 @@ func (r *Runtime) Close() error {
 
 // Events delivers container state changes. Delivery never blocks the
 // runtime: events queue up (in order) until they are received.
-func (r *Runtime) Events() <-chan runtime.Event { return r.events.out }
+func (r *Runtime) Events() <-chan runtime.Event { return r.events.Out() }
 
 func (r *Runtime) emit(t runtime.EventType, c *container) {
 	c.mu.Lock()
 	labels := copyLabels(c.status.Labels)
 	c.mu.Unlock()
-	r.events.push(runtime.Event{Type: t, ContainerID: c.id, SandboxID: c.sandboxID, Labels: labels})
+	r.events.Push(runtime.Event{Type: t, ContainerID: c.id, SandboxID: c.sandboxID, Labels: labels})
 }
 
 func (r *Runtime) lcRoot() string      { return filepath.Join(r.cfg.StateDir, "libcontainer") }
@@ -202,51 +202,4 @@ func copyLabels(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-// eventQueue decouples the goroutines that observe container changes from
-// the consumer of Events: push never blocks, order is kept, nothing is
-// dropped.
-type eventQueue struct {
-	mu    sync.Mutex
-	queue []runtime.Event
-	wake  chan struct{}
-	out   chan runtime.Event
-}
-
-func newEventQueue() *eventQueue {
-	return &eventQueue{wake: make(chan struct{}, 1), out: make(chan runtime.Event)}
-}
-
-func (q *eventQueue) push(e runtime.Event) {
-	q.mu.Lock()
-	q.queue = append(q.queue, e)
-	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (q *eventQueue) run(ctx context.Context) {
-	defer close(q.out)
-	for {
-		q.mu.Lock()
-		batch := q.queue
-		q.queue = nil
-		q.mu.Unlock()
-		for i, e := range batch {
-			select {
-			case q.out <- e:
-			case <-ctx.Done():
-				return
-			}
-			batch[i] = runtime.Event{}
-		}
-		select {
-		case <-q.wake:
-		case <-ctx.Done():
-			return
-		}
-	}
 }
