@@ -26,6 +26,7 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, removed bool) (
 	}
 	recs := w.collect(list, pod)
 	grace := gracePeriod(pod)
+	start := w.m.cfg.Clock.Now()
 	var wg sync.WaitGroup
 	for _, c := range recs.all {
 		if c.State == runtime.StateRunning {
@@ -34,6 +35,11 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, removed bool) (
 		}
 	}
 	wg.Wait()
+	// The kubelet warns when stopping took longer than the grace period
+	// allowed (plus the 2 s it always leaves after a preStop hook).
+	if w.m.cfg.Clock.Since(start) > grace+2*time.Second+time.Second {
+		w.event(pod, "", corev1.EventTypeWarning, "ExceededGracePeriod", "Container runtime did not kill the pod within specified grace period.")
+	}
 
 	if !removed {
 		// Report the final container states before the object goes.
