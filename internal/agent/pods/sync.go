@@ -2,14 +2,12 @@ package pods
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/orca-pods/orca/internal/agent/podstatus"
 	"github.com/orca-pods/orca/internal/runtime"
@@ -274,7 +272,6 @@ func (w *worker) setUpNetwork(ctx context.Context, pod *corev1.Pod) error {
 	return nil
 }
 
-var errBackOff = errors.New("back-off")
 
 // stopRunning stops every running container of the pod (all when name is "").
 func (w *worker) stopRunning(ctx context.Context, pod *corev1.Pod, name string) {
@@ -299,4 +296,3 @@ func gracePeriod(pod *corev1.Pod) time.Duration {
 	return 30 * time.Second
 }
 
-var _ = metav1.Now
