@@ -272,7 +272,6 @@ func (w *worker) setUpNetwork(ctx context.Context, pod *corev1.Pod) error {
 	return nil
 }
 
-
 // stopRunning stops every running container of the pod (all when name is "").
 func (w *worker) stopRunning(ctx context.Context, pod *corev1.Pod, name string) {
 	list, err := w.m.cfg.Runtime.ListContainers(ctx)
@@ -295,4 +294,3 @@ func gracePeriod(pod *corev1.Pod) time.Duration {
 	}
 	return 30 * time.Second
 }
-
