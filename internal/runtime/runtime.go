@@ -121,6 +121,9 @@ type ContainerConfig struct {
 	TTY, Stdin, StdinOnce bool
 	// StopSignal is sent by StopContainer before SIGKILL (default SIGTERM).
 	StopSignal string
+	// TargetContainerID, when set, makes the container join that running
+	// container's PID namespace (kubectl debug --target).
+	TargetContainerID string
 }
 
 // User is the identity the process runs as. UID/GID are numeric; the agent

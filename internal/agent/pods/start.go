@@ -55,6 +55,9 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, c *corev1.
 		w.event(pod, ref, corev1.EventTypeWarning, "Failed", "Error: "+err.Error())
 		return 2 * time.Second
 	}
+	if specPath == "spec.ephemeralContainers" {
+		cfg.TargetContainerID = w.debugTarget(ctx, pod, c.Name)
+	}
 	id, err := w.m.cfg.Runtime.CreateContainer(ctx, w.state.sandbox.ID, cfg)
 	if err != nil {
 		w.state.setWaiting(c.Name, "CreateContainerError", err.Error())
@@ -169,4 +172,26 @@ func formatPod(pod *corev1.Pod) string {
 
 func fieldPath(specPath, name string) string {
 	return fmt.Sprintf("%s{%s}", specPath, name)
+}
+
+// debugTarget is the runtime ID of the running container an ephemeral
+// container targets (kubectl debug --target), whose processes it then sees.
+func (w *worker) debugTarget(ctx context.Context, pod *corev1.Pod, name string) string {
+	target := ""
+	for _, ec := range pod.Spec.EphemeralContainers {
+		if ec.Name == name {
+			target = ec.TargetContainerName
+		}
+	}
+	if target == "" {
+		return ""
+	}
+	list, err := w.m.cfg.Runtime.ListContainers(ctx)
+	if err != nil {
+		return ""
+	}
+	if rec := w.collect(list, pod).app[target]; rec != nil && rec.Current != nil && rec.Current.State == runtime.StateRunning {
+		return rec.Current.ID
+	}
+	return ""
 }

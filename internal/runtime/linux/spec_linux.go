@@ -40,6 +40,14 @@ var (
 // for Kubernetes (namespaces joined from the sandbox, /etc files from the
 // sandbox, capabilities, masks, seccomp, resources).
 func (r *Runtime) buildSpec(id string, sb *sandbox, cfg *runtime.ContainerConfig) (*specs.Spec, error) {
+	namespaces := r.specNamespaces(sb)
+	if cfg.TargetContainerID != "" {
+		path, err := r.pidNamespaceOf(cfg.TargetContainerID)
+		if err != nil {
+			return nil, err
+		}
+		namespaces = withPIDNamespace(namespaces, path)
+	}
 	sec := cfg.Security
 	if len(cfg.Args) == 0 {
 		return nil, fmt.Errorf("no command")
@@ -89,7 +97,7 @@ func (r *Runtime) buildSpec(id string, sb *sandbox, cfg *runtime.ContainerConfig
 		Mounts: mounts,
 		Linux: &specs.Linux{
 			CgroupsPath:       path.Join(sb.Sandbox.CgroupParent, id),
-			Namespaces:        r.specNamespaces(sb),
+			Namespaces:        namespaces,
 			Resources:         r.specResources(cfg),
 			Sysctl:            cfg.Security.Sysctls,
 			RootfsPropagation: rootfsPropagation(cfg.Mounts),
@@ -339,4 +347,37 @@ func rootfsPropagation(mounts []runtime.Mount) string {
 		}
 	}
 	return prop
+}
+
+// pidNamespaceOf is the PID namespace of a running container's init, for a
+// debug container that targets it.
+func (r *Runtime) pidNamespaceOf(id string) (string, error) {
+	r.mu.Lock()
+	c, ok := r.containers[id]
+	r.mu.Unlock()
+	if !ok {
+		return "", fmt.Errorf("target container %s: %w", id, runtime.ErrNotFound)
+	}
+	c.mu.Lock()
+	lc := c.lc
+	c.mu.Unlock()
+	if lc == nil {
+		return "", fmt.Errorf("target container %s: %w", id, runtime.ErrNotRunning)
+	}
+	state, err := lc.State()
+	if err != nil {
+		return "", fmt.Errorf("target container %s: %w", id, err)
+	}
+	return pidNSPath(state.InitProcessPid), nil
+}
+
+// withPIDNamespace replaces the PID namespace entry of ns with one joining path.
+func withPIDNamespace(ns []specs.LinuxNamespace, path string) []specs.LinuxNamespace {
+	out := make([]specs.LinuxNamespace, 0, len(ns)+1)
+	for _, n := range ns {
+		if n.Type != specs.PIDNamespace {
+			out = append(out, n)
+		}
+	}
+	return append(out, specs.LinuxNamespace{Type: specs.PIDNamespace, Path: path})
 }
