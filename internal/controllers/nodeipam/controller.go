@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/orca-pods/orca/internal/controllers/queue"
 	"log/slog"
 	"net"
 	"sync"
@@ -162,19 +163,7 @@ func (c *Controller) forget(obj interface{}) {
 }
 
 func (c *Controller) work(ctx context.Context) {
-	for {
-		name, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		if err := c.sync(ctx, name); err != nil {
-			c.log.Debug("assign pod CIDR", "node", name, "err", err)
-			c.queue.AddRateLimited(name)
-		} else {
-			c.queue.Forget(name)
-		}
-		c.queue.Done(name)
-	}
+	queue.Work(ctx, c.queue, c.sync, c.log, "assign pod CIDR")
 }
 
 func (c *Controller) sync(ctx context.Context, name string) error {

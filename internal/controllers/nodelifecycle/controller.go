@@ -6,6 +6,7 @@ package nodelifecycle
 
 import (
 	"context"
+	"github.com/orca-pods/orca/internal/controllers/queue"
 	"log/slog"
 	"slices"
 	"time"
@@ -90,19 +91,7 @@ func (c *Controller) Run(ctx context.Context) {
 }
 
 func (c *Controller) work(ctx context.Context) {
-	for {
-		name, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		if err := c.syncTaints(ctx, name); err != nil {
-			c.log.Debug("update node taints", "node", name, "err", err)
-			c.queue.AddRateLimited(name)
-		} else {
-			c.queue.Forget(name)
-		}
-		c.queue.Done(name)
-	}
+	queue.Work(ctx, c.queue, c.syncTaints, c.log, "update node taints")
 }
 
 func (c *Controller) syncTaints(ctx context.Context, name string) error {

@@ -4,6 +4,7 @@ package serviceaccount
 
 import (
 	"context"
+	"github.com/orca-pods/orca/internal/controllers/queue"
 	"log/slog"
 	"time"
 
@@ -73,19 +74,7 @@ func (c *Controller) Run(ctx context.Context) {
 }
 
 func (c *Controller) work(ctx context.Context) {
-	for {
-		ns, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		if err := c.sync(ctx, ns); err != nil {
-			c.log.Debug("ensure default service account", "namespace", ns, "err", err)
-			c.queue.AddRateLimited(ns)
-		} else {
-			c.queue.Forget(ns)
-		}
-		c.queue.Done(ns)
-	}
+	queue.Work(ctx, c.queue, c.sync, c.log, "ensure default service account")
 }
 
 func (c *Controller) sync(ctx context.Context, name string) error {
