@@ -236,8 +236,19 @@ func (r *Runtime) watchPause(sb *sandbox, p *pauseProc) {
 func (r *Runtime) ensurePause(sb *sandbox) (string, error) {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
-	if sb.pause != nil && sb.pause.alive() {
-		return sb.Sandbox.PIDNSPath, nil
+	if p := sb.pause; p != nil && p.alive() {
+		// The pidfd watcher learns of an exit a moment after the kernel
+		// tears the namespace down; a namespace already gone means the
+		// pause is exiting, so wait for the watcher rather than hand out
+		// a dead path.
+		if _, err := os.Lstat(sb.Sandbox.PIDNSPath); err == nil {
+			return sb.Sandbox.PIDNSPath, nil
+		}
+		select {
+		case <-p.exited:
+		case <-time.After(pauseKillTimeout):
+			return "", fmt.Errorf("pause process %d: PID namespace gone but the process has not exited", p.pid)
+		}
 	}
 	if sb.pause != nil {
 		sb.pause.pidfd.Close()
