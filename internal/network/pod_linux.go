@@ -247,3 +247,13 @@ func isLinkNotFound(err error) bool {
 	var nf netlink.LinkNotFoundError
 	return errors.As(err, &nf)
 }
+
+// SetUpPod is Setup for the agent's pod workers.
+func (n *Network) SetUpPod(ctx context.Context, p Pod) (net.IP, error) {
+	return n.Setup(ctx, p.UID, p.NetNSPath)
+}
+
+// TearDownPod is Teardown for the agent's pod workers.
+func (n *Network) TearDownPod(ctx context.Context, p Pod) error {
+	return n.Teardown(ctx, p.UID, p.NetNSPath)
+}

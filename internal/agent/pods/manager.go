@@ -20,6 +20,7 @@ import (
 
 	"github.com/orca-pods/orca/internal/agent/containers"
 	"github.com/orca-pods/orca/internal/images"
+	"github.com/orca-pods/orca/internal/network"
 	"github.com/orca-pods/orca/internal/runtime"
 )
 
@@ -32,8 +33,8 @@ type ImageService interface {
 // Network gives pods their IP: it sets up and tears down the interfaces in
 // a sandbox's network namespace.
 type Network interface {
-	Setup(ctx context.Context, podUID, netnsPath string) (net.IP, error)
-	Teardown(ctx context.Context, podUID, netnsPath string) error
+	SetUpPod(ctx context.Context, pod network.Pod) (net.IP, error)
+	TearDownPod(ctx context.Context, pod network.Pod) error
 }
 
 // Config wires the manager.

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/orca-pods/orca/internal/apis/qos"
+	"github.com/orca-pods/orca/internal/network"
 	"github.com/orca-pods/orca/internal/runtime"
 )
 
@@ -108,4 +109,23 @@ func resolvConf(pod *corev1.Pod) string {
 		fmt.Fprintf(&b, "options %s\n", strings.Join(options, " "))
 	}
 	return b.String()
+}
+
+// networkPod is what the pod network needs to know about pod.
+func (w *worker) networkPod(pod *corev1.Pod) network.Pod {
+	p := network.Pod{UID: string(pod.UID), Namespace: pod.Namespace, Name: pod.Name}
+	if w.state.sandbox != nil {
+		p.NetNSPath = w.state.sandbox.NetNSPath
+	}
+	for _, c := range pod.Spec.Containers {
+		for _, port := range c.Ports {
+			if port.HostPort > 0 {
+				p.HostPorts = append(p.HostPorts, network.HostPort{
+					HostPort: port.HostPort, ContainerPort: port.ContainerPort,
+					Protocol: string(port.Protocol), HostIP: port.HostIP,
+				})
+			}
+		}
+	}
+	return p
 }

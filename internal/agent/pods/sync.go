@@ -250,7 +250,7 @@ func (w *worker) setUpNetwork(ctx context.Context, pod *corev1.Pod) error {
 	if w.m.cfg.Network == nil {
 		return nil
 	}
-	ip, err := w.m.cfg.Network.Setup(ctx, string(pod.UID), w.state.sandbox.NetNSPath)
+	ip, err := w.m.cfg.Network.SetUpPod(ctx, w.networkPod(pod))
 	if err != nil {
 		msg := fmt.Sprintf("Failed to create pod sandbox: plugin type=\"orca-bridge\" failed (add): %v", err)
 		if w.state.sandboxErr == nil || w.state.sandboxErr.Error() != err.Error() {

@@ -118,7 +118,7 @@ func (w *worker) cleanup(ctx context.Context, pod *corev1.Pod, recs *records) er
 	}
 	if w.state.sandbox != nil {
 		if w.m.cfg.Network != nil && !pod.Spec.HostNetwork {
-			if err := w.m.cfg.Network.Teardown(ctx, string(pod.UID), w.state.sandbox.NetNSPath); err != nil {
+			if err := w.m.cfg.Network.TearDownPod(ctx, w.networkPod(pod)); err != nil {
 				return fmt.Errorf("tear down pod network: %w", err)
 			}
 		}
