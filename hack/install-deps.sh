@@ -11,6 +11,8 @@ command -v gcc >/dev/null || need_apt+=(gcc)
 [ -e /usr/include/seccomp.h ] || need_apt+=(libseccomp-dev)
 # Test images are built from Debian's static busybox.
 [ -x /bin/busybox ] || need_apt+=(busybox-static)
+# The CNI tests run the standard plugins (bridge, host-local, portmap, ...).
+[ -x /usr/lib/cni/bridge ] || need_apt+=(containernetworking-plugins)
 if ! ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* >/dev/null 2>&1 && ! command -v kubectl >/dev/null; then
   need_apt+=(kubectl)
 fi
