@@ -235,5 +235,24 @@ type ExecRequest struct {
 	Resize <-chan TerminalSize
 }
 
+// AttachRequest connects a client to a running container's own stdio
+// (kubectl attach): its output from now on, and its stdin if it has one.
+type AttachRequest struct {
+	// Stdin is copied to the container's stdin (or terminal); nil leaves
+	// it alone. For a container with StdinOnce and no TTY, the end of
+	// Stdin closes the container's stdin, which then reads EOF.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Resize delivers terminal size changes for a TTY container.
+	Resize <-chan TerminalSize
+}
+
+// Attacher is implemented by runtimes that can attach to a running
+// container's stdio. Attach returns once the container's output has ended
+// (it exited) or ctx is done.
+type Attacher interface {
+	Attach(ctx context.Context, id string, req AttachRequest) error
+}
+
 // TerminalSize is a TTY's size in characters.
 type TerminalSize struct{ Width, Height uint16 }

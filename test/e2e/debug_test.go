@@ -12,7 +12,7 @@ import (
 
 // kubectl debug adds an ephemeral container through the
 // ephemeralcontainers subresource; with --target it sees the target's
-// processes. (Interactive -it needs attach with stdin, not there yet.)
+// processes (TestKubectlDebugInteractive covers -it).
 func TestKubectlDebugTargetSeesTheTargetsProcesses(t *testing.T) {
 	s := startNode(t)
 	for _, v := range framework.KubectlVersions {

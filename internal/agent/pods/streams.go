@@ -44,6 +44,9 @@ type StreamTarget struct {
 	TTY, Stdin bool
 	// Running reports whether this attempt still runs.
 	Running func() bool
+	// Attach connects to the container's own stdio; nil when the runtime
+	// cannot, and attach then follows the log.
+	Attach func(ctx context.Context, req runtime.AttachRequest) error
 }
 
 // ContainerID returns the runtime ID of the running attempt of a pod's
@@ -87,6 +90,9 @@ func (m *Manager) StreamTarget(ctx context.Context, namespace, name, container s
 	t.Running = func() bool {
 		st, err := m.cfg.Runtime.ContainerStatus(context.Background(), id)
 		return err == nil && st.State == runtime.StateRunning
+	}
+	if a, ok := m.cfg.Runtime.(runtime.Attacher); ok {
+		t.Attach = func(ctx context.Context, req runtime.AttachRequest) error { return a.Attach(ctx, id, req) }
 	}
 	return t, nil
 }

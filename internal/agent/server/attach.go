@@ -12,14 +12,14 @@ import (
 
 	"github.com/orca-pods/orca/internal/agent/logs"
 	"github.com/orca-pods/orca/internal/agent/pods"
+	"github.com/orca-pods/orca/internal/runtime"
 )
 
-// attacher streams a running container's output to kubectl attach by
-// following its log from the current end, until the container exits or
-// the client goes away. The runtime keeps no handle on a container's
-// stdin, so serveAttach refuses stdin for containers that have one; for
-// the others it is ignored, as containerd ignores it. Terminal resizes
-// cannot reach a container's pty and are dropped.
+// attacher connects kubectl attach to a running container through the
+// runtime: output as the container writes it, stdin (when the container
+// has one; otherwise the client's is ignored, as containerd ignores it)
+// and terminal resizes. With a runtime that cannot attach it follows the
+// container's log from its current end, output only.
 type attacher struct {
 	target *pods.StreamTarget
 	gone   <-chan struct{}
@@ -27,11 +27,29 @@ type attacher struct {
 
 var _ remotecommand.Attacher = (*attacher)(nil)
 
-func (a *attacher) AttachContainer(ctx context.Context, _, _, _ string, _ io.Reader, out, errOut io.WriteCloser, _ bool, resize <-chan remotecommand.TerminalSize) error {
+func (a *attacher) AttachContainer(ctx context.Context, _, _, _ string, in io.Reader, out, errOut io.WriteCloser, _ bool, resize <-chan remotecommand.TerminalSize) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, stop := untilGone(ctx, a.gone)
 	defer stop()
+	if a.target.Attach != nil {
+		req := runtime.AttachRequest{}
+		if in != nil && a.target.Stdin {
+			req.Stdin = in
+		}
+		if out != nil {
+			req.Stdout = out
+		}
+		if errOut != nil {
+			req.Stderr = errOut
+		}
+		if resize != nil {
+			sizes := make(chan runtime.TerminalSize)
+			req.Resize = sizes
+			wg.Go(func() { forwardSizes(ctx, resize, sizes) })
+		}
+		return a.target.Attach(ctx, req)
+	}
 	if resize != nil {
 		wg.Go(func() { drainSizes(ctx, resize) })
 	}

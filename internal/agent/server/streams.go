@@ -92,8 +92,8 @@ func (s *streams) serveAttach(w http.ResponseWriter, r *http.Request) {
 		writeLookupError(w, err)
 		return
 	}
-	if opts.Stdin && t.Stdin {
-		http.Error(w, fmt.Sprintf("attaching to the stdin of container %q is not supported yet", ctr), http.StatusNotImplemented)
+	if opts.Stdin && t.Stdin && t.Attach == nil {
+		http.Error(w, fmt.Sprintf("attaching to the stdin of container %q is not supported by this runtime", ctr), http.StatusNotImplemented)
 		return
 	}
 	gw := newGoneWriter(w)

@@ -297,9 +297,26 @@ func TestAttachRefusesTheStdinItCannotReach(t *testing.T) {
 	srv := startStreams(t, &fakePods{target: pods.StreamTarget{Stdin: true}})
 	err := execOn(context.Background(), t, srv, "/attach/ns/p/app", url.Values{"input": {"1"}, "output": {"1"}},
 		remotecommand.StreamOptions{Stdin: strings.NewReader(""), Stdout: io.Discard})
-	want := `unable to upgrade connection: attaching to the stdin of container "app" is not supported yet`
+	want := `unable to upgrade connection: attaching to the stdin of container "app" is not supported by this runtime`
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v, want %s", err, want)
+	}
+}
+
+// With a runtime that attaches, the client's stdin reaches the container
+// and the container's output comes back over the same session.
+func TestAttachCarriesStdinToTheRuntime(t *testing.T) {
+	target := pods.StreamTarget{Stdin: true, Running: func() bool { return true }}
+	target.Attach = func(_ context.Context, req runtime.AttachRequest) error {
+		_, err := io.Copy(req.Stdout, req.Stdin) // an echoing container
+		return err
+	}
+	srv := startStreams(t, &fakePods{target: target})
+	var out bytes.Buffer
+	err := execOn(context.Background(), t, srv, "/attach/ns/p/app", url.Values{"input": {"1"}, "output": {"1"}},
+		remotecommand.StreamOptions{Stdin: strings.NewReader("typed\n"), Stdout: &out})
+	if err != nil || out.String() != "typed\n" {
+		t.Fatalf("err = %v, stdout %q", err, out.String())
 	}
 }
 

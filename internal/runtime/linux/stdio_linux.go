@@ -40,7 +40,19 @@ type containerIO struct {
 	// console is our end of libcontainer's console socket (TTY only).
 	console *os.File
 	wg      sync.WaitGroup
+	// copied is closed once every copier has ended: the output is over.
+	copied chan struct{}
+
+	// attachMu guards what kubectl attach connects to.
+	attachMu sync.Mutex
+	// stdin is our write end of the stdin FIFO (nil without stdin, or once
+	// closed); pty is the terminal's master (TTY only).
+	stdin, pty *os.File
+	attached   map[*attachment]struct{}
 }
+
+// attachment is one attached client's output writers.
+type attachment struct{ stdout, stderr io.Writer }
 
 type namedStream struct {
 	name string
@@ -71,11 +83,12 @@ func openContainerIO(cfg *runtime.ContainerConfig, dir string, p *libcontainer.P
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	names := []string{"stdout", "stderr"}
 	if cfg.Stdin {
-		names = append(names, "stdin")
+		if err := cio.openStdin(dir, p); err != nil {
+			return nil, err
+		}
 	}
-	for _, name := range names {
+	for _, name := range []string{"stdout", "stderr"} {
 		path := filepath.Join(dir, name)
 		if err := unix.Mkfifo(path, 0o600); err != nil && !errors.Is(err, unix.EEXIST) {
 			return nil, fmt.Errorf("mkfifo: %w", err)
@@ -87,15 +100,9 @@ func openContainerIO(cfg *runtime.ContainerConfig, dir string, p *libcontainer.P
 			return nil, err
 		}
 		cio.child = append(cio.child, w)
-		switch name {
-		case "stdin":
-			// Held read-write by the container alone: it never reads
-			// EOF. Nothing writes to it yet: the runtime interface has
-			// no attach.
-			p.Stdin = w
-		case "stdout":
+		if name == "stdout" {
 			p.Stdout = w
-		case "stderr":
+		} else {
 			p.Stderr = w
 		}
 	}
@@ -103,6 +110,30 @@ func openContainerIO(cfg *runtime.ContainerConfig, dir string, p *libcontainer.P
 		return nil, err
 	}
 	return cio, nil
+}
+
+// openStdin makes the stdin FIFO. We hold the only write end (opened
+// read-write, so the open does not wait for a reader): closing it is how a
+// StdinOnce container reads EOF after its attach session. The container
+// gets a read-only end. A Runtime that exits closes our end too, so such a
+// container then reads EOF; a new Runtime reconnects to one still reading.
+func (cio *containerIO) openStdin(dir string, p *libcontainer.Process) error {
+	path := filepath.Join(dir, "stdin")
+	if err := unix.Mkfifo(path, 0o600); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("mkfifo: %w", err)
+	}
+	w, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	cio.stdin = w
+	r, err := os.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	cio.child = append(cio.child, r)
+	p.Stdin = r
+	return nil
 }
 
 // reopenContainerIO resumes copying the output of a container started by
@@ -118,13 +149,19 @@ func reopenContainerIO(cfg *runtime.ContainerConfig, dir string) (*containerIO, 
 			cio.close()
 			return nil, err
 		}
+		if cfg.Stdin {
+			// Fails (ENXIO) when the container no longer reads its stdin.
+			if w, err := os.OpenFile(filepath.Join(dir, "stdin"), os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+				cio.stdin = w
+			}
+		}
 	}
 	cio.copy()
 	return cio, nil
 }
 
 func openLog(cfg *runtime.ContainerConfig) (*containerIO, error) {
-	cio := &containerIO{}
+	cio := &containerIO{copied: make(chan struct{})}
 	var out io.Writer = io.Discard
 	if cfg.LogPath != "" {
 		if err := os.MkdirAll(filepath.Dir(cfg.LogPath), 0o755); err != nil {
@@ -155,8 +192,110 @@ func (cio *containerIO) openStreams(dir string) error {
 
 func (cio *containerIO) copy() {
 	for _, s := range cio.streams {
-		cio.wg.Go(func() { cio.cri.copyStream(s.name, s.r) })
+		cio.wg.Go(func() { cio.cri.copyStream(s.name, &teeReader{cio, s.name, s.r}) })
 	}
+	go func() {
+		cio.wg.Wait()
+		close(cio.copied)
+	}()
+}
+
+// teeReader hands what a container writes to the attached clients as it
+// is read, before the log's line splitting: a shell's prompt has no
+// newline and must still reach the terminal at once.
+type teeReader struct {
+	cio    *containerIO
+	stream string
+	r      io.Reader
+}
+
+func (t *teeReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 {
+		t.cio.broadcast(t.stream, p[:n])
+	}
+	return n, err
+}
+
+// broadcast writes b to every attached client; a client whose write fails
+// is detached. Writes are synchronous, so a slow client slows the
+// container's output, as with containerd's attach.
+func (cio *containerIO) broadcast(stream string, b []byte) {
+	cio.attachMu.Lock()
+	defer cio.attachMu.Unlock()
+	for a := range cio.attached {
+		w := a.stdout
+		if stream == "stderr" {
+			w = a.stderr
+		}
+		if w == nil {
+			continue
+		}
+		if _, err := w.Write(b); err != nil {
+			delete(cio.attached, a)
+		}
+	}
+}
+
+// attach adds a client's writers; the returned func removes them.
+func (cio *containerIO) attach(stdout, stderr io.Writer) (detach func()) {
+	a := &attachment{stdout, stderr}
+	cio.attachMu.Lock()
+	if cio.attached == nil {
+		cio.attached = map[*attachment]struct{}{}
+	}
+	cio.attached[a] = struct{}{}
+	cio.attachMu.Unlock()
+	return func() {
+		cio.attachMu.Lock()
+		delete(cio.attached, a)
+		cio.attachMu.Unlock()
+	}
+}
+
+// input returns where a client's keystrokes go: the terminal's master for
+// a TTY container, else the stdin FIFO; nil if the container has neither.
+func (cio *containerIO) input() *os.File {
+	cio.attachMu.Lock()
+	defer cio.attachMu.Unlock()
+	if cio.pty != nil {
+		return cio.pty
+	}
+	return cio.stdin
+}
+
+// closeStdin closes the stdin FIFO's only write end: the container reads
+// EOF once it has read what was written.
+func (cio *containerIO) closeStdin() {
+	cio.attachMu.Lock()
+	defer cio.attachMu.Unlock()
+	if cio.stdin != nil {
+		cio.stdin.Close()
+		cio.stdin = nil
+	}
+}
+
+// resize sets the terminal's size, as a terminal emulator would.
+func (cio *containerIO) resize(size runtime.TerminalSize) error {
+	cio.attachMu.Lock()
+	pty := cio.pty
+	cio.attachMu.Unlock()
+	if pty == nil {
+		return nil
+	}
+	// Through the raw conn: Fd() would switch the master to blocking mode.
+	conn, err := pty.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ierr error
+	err = conn.Control(func(fd uintptr) {
+		ierr = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: size.Height, Col: size.Width})
+	})
+	if err == nil {
+		err = ierr
+	}
+	return err
 }
 
 // started closes our copies of the container's ends, receives the pty
@@ -172,6 +311,9 @@ func (cio *containerIO) started() error {
 			return fmt.Errorf("receive console: %w", err)
 		}
 		cio.streams = append(cio.streams, namedStream{"stdout", master})
+		cio.attachMu.Lock()
+		cio.pty = master
+		cio.attachMu.Unlock()
 	}
 	cio.copy()
 	return nil
@@ -202,6 +344,7 @@ func (cio *containerIO) close() {
 		s.r.Close()
 	}
 	closeFiles([]*os.File{cio.console})
+	cio.closeStdin()
 	cio.wg.Wait()
 	cio.logMu.Lock()
 	defer cio.logMu.Unlock()

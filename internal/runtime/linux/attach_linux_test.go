@@ -1,0 +1,153 @@
+package linux
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/orca-pods/orca/internal/runtime"
+)
+
+// syncBuffer is a bytes.Buffer safe for the runtime's copier and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The end of an attached client's stdin closes a StdinOnce container's
+// stdin: cat reads EOF and exits.
+func TestAttachStdinOnceDeliversEOF(t *testing.T) {
+	e := newTestEnv(t)
+	sb := e.sandbox("attach-cat")
+	cfg := e.config("cat", "cat")
+	cfg.Stdin, cfg.StdinOnce = true, true
+	id := e.start(sb, cfg)
+
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- e.rt.Attach(context.Background(), id, runtime.AttachRequest{
+			Stdin: strings.NewReader("hello\nworld\n"), Stdout: &out, Stderr: &errOut,
+		})
+	}()
+	e.waitEvent(id, runtime.ContainerExited, 10*time.Second)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Attach did not return after the container exited")
+	}
+	if got := out.String(); got != "hello\nworld\n" {
+		t.Errorf("attached stdout %q", got)
+	}
+	if st := e.status(id); st.ExitCode != 0 {
+		t.Errorf("exit code %d", st.ExitCode)
+	}
+	if got := logText(t, cfg.LogPath, "stdout"); got != "hello\nworld\n" {
+		t.Errorf("log %q", got)
+	}
+}
+
+// Without StdinOnce the container's stdin stays open across sessions: a
+// second client reaches the same cat.
+func TestAttachTwiceWithoutStdinOnce(t *testing.T) {
+	e := newTestEnv(t)
+	sb := e.sandbox("attach-twice")
+	cfg := e.config("cat", "cat")
+	cfg.Stdin = true
+	id := e.start(sb, cfg)
+	for _, word := range []string{"first", "second"} {
+		var out syncBuffer
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- e.rt.Attach(ctx, id, runtime.AttachRequest{Stdin: strings.NewReader(word + "\n"), Stdout: &out})
+		}()
+		waitFor(t, "echo of "+word, func() bool { return out.String() == word+"\n" })
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := e.status(id); st.State != runtime.StateRunning {
+		t.Fatalf("container %s after the clients left", st.State)
+	}
+}
+
+// A TTY container's terminal gets the keystrokes and the size, and the
+// client sees the shell's prompt, which has no newline.
+func TestAttachToATerminal(t *testing.T) {
+	e := newTestEnv(t)
+	sb := e.sandbox("attach-tty")
+	cfg := e.config("sh", "sh")
+	cfg.Stdin, cfg.StdinOnce, cfg.TTY = true, true, true
+	id := e.start(sb, cfg)
+
+	inR, inW := io.Pipe()
+	var out syncBuffer
+	resize := make(chan runtime.TerminalSize, 1)
+	resize <- runtime.TerminalSize{Width: 123, Height: 45}
+	done := make(chan error, 1)
+	go func() {
+		done <- e.rt.Attach(context.Background(), id, runtime.AttachRequest{Stdin: inR, Stdout: &out, Resize: resize})
+	}()
+	go func() {
+		_, _ = io.WriteString(inW, "\n")
+	}()
+	waitFor(t, "a prompt", func() bool { return strings.Contains(out.String(), "# ") })
+	go func() {
+		_, _ = io.WriteString(inW, "stty size; exit 7\n")
+	}()
+	e.waitEvent(id, runtime.ContainerExited, 10*time.Second)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Attach did not return after the shell exited")
+	}
+	inW.Close()
+	if !strings.Contains(out.String(), "45 123") {
+		t.Errorf("terminal output %q lacks the size 45 123", out.String())
+	}
+	if st := e.status(id); st.ExitCode != 7 {
+		t.Errorf("exit code %d, want 7", st.ExitCode)
+	}
+}
+
+func TestAttachToAnExitedContainerFails(t *testing.T) {
+	e := newTestEnv(t)
+	sb := e.sandbox("attach-exited")
+	cfg := e.config("true", "true")
+	st := e.run(sb, cfg)
+	if err := e.rt.Attach(context.Background(), st.ID, runtime.AttachRequest{}); err == nil {
+		t.Fatal("attach to an exited container succeeded")
+	}
+}
