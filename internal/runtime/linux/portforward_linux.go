@@ -96,6 +96,9 @@ func dialLoopback(ctx context.Context, port int32) (*net.TCPConn, error) {
 // splice copies both ways until the pod closes its end of conn. The
 // client's end of the stream is passed on as a half-close (the reply still
 // comes back); the pod's end closes the stream.
+// portForwardBuffer is the read size from the pod's connection.
+const portForwardBuffer = 256 << 10
+
 func splice(conn *net.TCPConn, stream io.ReadWriteCloser) error {
 	up := make(chan error, 1)
 	go func() {
@@ -103,7 +106,10 @@ func splice(conn *net.TCPConn, stream io.ReadWriteCloser) error {
 		_ = conn.CloseWrite()
 		up <- err
 	}()
-	_, down := io.Copy(stream, conn)
+	// Big reads make big stream frames: every frame costs a header, a
+	// write and, further on, TLS records and WebSocket messages. (The
+	// struct hides TCPConn.WriteTo, which would copy 32 KiB at a time.)
+	_, down := io.CopyBuffer(stream, struct{ io.Reader }{conn}, make([]byte, portForwardBuffer))
 	_ = conn.Close()
 	// Our end of the stream: the client sees EOF, closes its connection
 	// and then its end of the stream, which ends the copy above.

@@ -8,6 +8,7 @@
 //	/toggle-ready  flip readiness; answers the new state
 //	/env           the command line and environment
 //	/echo?msg=M    M
+//	/bytes?n=N     N zero bytes (for throughput)
 //	/exit?code=N   answer, then exit with status N
 //
 // Flags: --port N (8080), --delay-start S (sleep S seconds before
@@ -127,6 +128,24 @@ func (a *app) routes() http.Handler {
 	})
 	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, r.URL.Query().Get("msg"))
+	})
+	// /bytes?n=N sends N zero bytes, cheaply: throughput benchmarks measure
+	// the path to the pod, not the server.
+	mux.HandleFunc("/bytes", func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
+		if err != nil || n < 0 {
+			http.Error(w, "n must be a byte count", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		buf := make([]byte, 256<<10)
+		for n > 0 {
+			k := min(n, int64(len(buf)))
+			if _, err := w.Write(buf[:k]); err != nil {
+				return
+			}
+			n -= k
+		}
 	})
 	mux.HandleFunc("/exit", func(w http.ResponseWriter, r *http.Request) {
 		code, err := strconv.Atoi(r.URL.Query().Get("code"))
