@@ -70,6 +70,8 @@ func newServerCommand() *cobra.Command {
 	f.IntVar(&cfg.Agent.MaxPods, "max-pods", 110, "number of pods this node accepts")
 	f.StringVar(&clusterCIDR, "cluster-cidr", clusterCIDR, "pod address space; every node gets a /24 of it")
 	f.StringVar(&cfg.Agent.BridgeName, "bridge-name", "orca0", "name of the pods' bridge on this machine")
+	f.StringVar(&cfg.Agent.CNIConfDir, "cni-conf-dir", "", "use the CNI network configuration in this directory (e.g. /etc/cni/net.d) instead of the built-in bridge")
+	f.StringSliceVar(&cfg.Agent.CNIBinDirs, "cni-bin-dir", []string{"/opt/cni/bin", "/usr/lib/cni"}, "directories searched for CNI plugin binaries")
 	return cmd
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/orca-pods/orca/internal/agent/pods"
 	agentserver "github.com/orca-pods/orca/internal/agent/server"
 	"github.com/orca-pods/orca/internal/images"
+	"github.com/orca-pods/orca/internal/network"
 	"github.com/orca-pods/orca/internal/runtime"
 	"github.com/orca-pods/orca/internal/version"
 )
@@ -53,6 +54,10 @@ type Config struct {
 	// BridgeName and NetworkStateDir configure pod networking (orca0,
 	// <run-dir>/network).
 	BridgeName, NetworkStateDir string
+	// CNIConfDir, when set, replaces the built-in network with the CNI
+	// plugins configured there; CNIBinDirs are searched for them.
+	CNIConfDir string
+	CNIBinDirs []string
 	// Port is reported in the node's daemonEndpoints.
 	Port   int
 	NodeIP net.IP
@@ -142,7 +147,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	nodeFactory := informers.NewSharedInformerFactory(client, 0)
-	routeToOtherNodes(ctx, cfg, podNet, nodeFactory.Core().V1().Nodes().Informer())
+	if builtin, ok := podNet.(*network.Network); ok {
+		routeToOtherNodes(ctx, cfg, builtin, nodeFactory.Core().V1().Nodes().Informer())
+	}
 	nodeFactory.Start(ctx.Done())
 	defer nodeFactory.Shutdown()
 	factory.Start(ctx.Done())

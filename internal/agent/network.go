@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,13 +13,42 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/orca-pods/orca/internal/agent/pods"
 	"github.com/orca-pods/orca/internal/network"
+	"github.com/orca-pods/orca/internal/network/cni"
 )
 
-// startNetwork waits for the node's pod CIDR (given by the control
+// podNetwork is the built-in network or CNI plugins.
+type podNetwork interface {
+	pods.Network
+	// Ready is false, with the kubelet's NetworkReady=false message, while
+	// pods cannot be networked.
+	Ready() (bool, string)
+	Close() error
+}
+
+// startNetwork starts the CNI plugins when configured, else the built-in
+// network.
+func startNetwork(ctx context.Context, cfg Config, client kubernetes.Interface) (podNetwork, error) {
+	if cfg.CNIConfDir != "" {
+		p, err := cni.New(cni.Config{
+			ConfDir: cfg.CNIConfDir, BinDirs: cfg.CNIBinDirs,
+			// Attachments die with a reboot; so does their cache.
+			CacheDir: filepath.Join(cfg.NetworkStateDir, "cni"),
+			Logger:   cfg.Logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("CNI: %w", err)
+		}
+		return p, nil
+	}
+	return startBuiltinNetwork(ctx, cfg, client)
+}
+
+// startBuiltinNetwork waits for the node's pod CIDR (given by the control
 // plane's node IPAM controller), sets up the node's bridge and masquerade,
 // and forgets addresses of pods that no longer have a sandbox.
-func startNetwork(ctx context.Context, cfg Config, client kubernetes.Interface) (*network.Network, error) {
+func startBuiltinNetwork(ctx context.Context, cfg Config, client kubernetes.Interface) (*network.Network, error) {
 	var podCIDR *net.IPNet
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		node, err := client.CoreV1().Nodes().Get(ctx, cfg.NodeName, metav1.GetOptions{})

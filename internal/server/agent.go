@@ -31,6 +31,10 @@ type AgentConfig struct {
 	MaxPods        int
 	// BridgeName is the pods' bridge on this machine.
 	BridgeName string
+	// CNIConfDir, when set, has pods networked by the CNI plugins its
+	// first configuration names (found in CNIBinDirs).
+	CNIConfDir string
+	CNIBinDirs []string
 }
 
 func (a *AgentConfig) setDefaults() {
@@ -109,6 +113,8 @@ func runAgent(ctx context.Context, cfg Config, certs clusterCerts) error {
 		ClusterCIDR:     cfg.ClusterCIDR,
 		BridgeName:      a.BridgeName,
 		NetworkStateDir: filepath.Join(a.RunDir, "network"),
+		CNIConfDir:      a.CNIConfDir,
+		CNIBinDirs:      a.CNIBinDirs,
 		Logger:          cfg.Logger,
 	})
 }

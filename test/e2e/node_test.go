@@ -20,7 +20,7 @@ import (
 // startNode runs a server with its agent, pulling test images from a
 // registry started for the test through a docker.io mirror, as a user with
 // an air-gapped mirror would configure it.
-func startNode(t *testing.T) *framework.Server {
+func startNode(t *testing.T, extraArgs ...string) *framework.Server {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("running containers needs root")
@@ -30,7 +30,7 @@ func startNode(t *testing.T) *framework.Server {
 	if err := os.WriteFile(path, []byte(registries), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return framework.StartNode(t, "--registry-config", path)
+	return framework.StartNode(t, append([]string{"--registry-config", path}, extraArgs...)...)
 }
 
 func waitForPod(t *testing.T, s *framework.Server, ns, name string, timeout time.Duration, what string, cond func(*corev1.Pod) bool) *corev1.Pod {

@@ -252,7 +252,7 @@ func (w *worker) setUpNetwork(ctx context.Context, pod *corev1.Pod) error {
 	}
 	ip, err := w.m.cfg.Network.SetUpPod(ctx, w.networkPod(pod))
 	if err != nil {
-		msg := fmt.Sprintf("Failed to create pod sandbox: plugin type=\"orca-bridge\" failed (add): %v", err)
+		msg := fmt.Sprintf("Failed to create pod sandbox: %v", err)
 		if w.state.sandboxErr == nil || w.state.sandboxErr.Error() != err.Error() {
 			w.event(pod, "", corev1.EventTypeWarning, "FailedCreatePodSandBox", msg)
 		}
