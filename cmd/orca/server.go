@@ -68,6 +68,7 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&cfg.Agent.PodLogDir, "pod-log-dir", "/var/log/pods", "directory for container logs (CRI format)")
 	f.StringVar(&cfg.Agent.RegistryConfig, "registry-config", "", "registry mirrors, auth and TLS, in the shape of k3s's registries.yaml")
 	f.IntVar(&cfg.Agent.MaxPods, "max-pods", 110, "number of pods this node accepts")
+	f.Int64Var(&cfg.Agent.PodPidsLimit, "pod-max-pids", -1, "maximum number of processes in each pod (-1: no limit)")
 	f.StringVar(&clusterCIDR, "cluster-cidr", clusterCIDR, "pod address space; every node gets a /24 of it")
 	f.StringVar(&cfg.Agent.BridgeName, "bridge-name", "orca0", "name of the pods' bridge on this machine")
 	f.StringVar(&cfg.Agent.CNIConfDir, "cni-conf-dir", "", "use the CNI network configuration in this directory (e.g. /etc/cni/net.d) instead of the built-in bridge")

@@ -44,9 +44,11 @@ type Config struct {
 	// LogDir is where container logs go (/var/log/pods).
 	LogDir  string
 	MaxPods int
-	Labels  map[string]string
-	Runtime runtime.Runtime
-	Images  *images.Store
+	// PodPidsLimit caps each pod's processes in its cgroup (0 = none).
+	PodPidsLimit int64
+	Labels       map[string]string
+	Runtime      runtime.Runtime
+	Images       *images.Store
 	// Endpoint is the agent's HTTPS endpoint for the API server.
 	Endpoint agentserver.Config
 	// ClusterCIDR holds every pod IP; traffic leaving it is masqueraded.
@@ -109,7 +111,7 @@ func Run(ctx context.Context, cfg Config) error {
 	manager := pods.New(ctx, pods.Config{
 		Client: client, NodeName: cfg.NodeName, Runtime: cfg.Runtime, Images: cfg.Images, Network: podNet, Recorder: recorder,
 		PodsDir: filepath.Join(cfg.DataDir, "pods"), LogDir: cfg.LogDir, MemoryCapacity: capacity,
-		NodeIP: nodeIP.String(), Logger: log,
+		NodeIP: nodeIP.String(), PodPidsLimit: cfg.PodPidsLimit, Logger: log,
 	})
 
 	var wg sync.WaitGroup

@@ -74,6 +74,9 @@ type SandboxConfig struct {
 	// (spec.shareProcessNamespace), whose PID 1 is a pause process that
 	// reaps orphans. It cannot be combined with HostPID.
 	SharePID bool
+	// Resources are the pod cgroup's limits (OOMScoreAdj is unused), set
+	// as the kubelet sizes the pod cgroup: what its containers add up to.
+	Resources Resources
 	// EtcHosts and ResolvConf are the files' contents, written once per pod.
 	EtcHosts, ResolvConf string
 	// Dir is a directory owned by the pod where the runtime keeps its files.

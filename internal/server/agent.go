@@ -29,6 +29,8 @@ type AgentConfig struct {
 	// RegistryConfig is a k3s-style registries.yaml (mirrors, auth, TLS).
 	RegistryConfig string
 	MaxPods        int
+	// PodPidsLimit caps each pod's processes (--pod-max-pids; -1 = none).
+	PodPidsLimit int64
 	// BridgeName is the pods' bridge on this machine.
 	BridgeName string
 	// CNIConfDir, when set, has pods networked by the CNI plugins its
@@ -95,11 +97,12 @@ func runAgent(ctx context.Context, cfg Config, certs clusterCerts) error {
 	}
 	defer rt.Close()
 	return agent.Run(ctx, agent.Config{
-		RESTConfig: restCfg,
-		NodeName:   a.NodeName,
-		DataDir:    cfg.DataDir,
-		LogDir:     a.PodLogDir,
-		MaxPods:    a.MaxPods,
+		RESTConfig:   restCfg,
+		NodeName:     a.NodeName,
+		DataDir:      cfg.DataDir,
+		LogDir:       a.PodLogDir,
+		MaxPods:      a.MaxPods,
+		PodPidsLimit: max(a.PodPidsLimit, 0),
 		// The server's own node also runs the control plane.
 		Labels:  map[string]string{"node-role.kubernetes.io/control-plane": "true"},
 		Runtime: rt,

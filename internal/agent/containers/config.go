@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/orca-pods/orca/internal/apis/qos"
 	"github.com/orca-pods/orca/internal/runtime"
@@ -227,4 +228,37 @@ func oomScoreAdj(pod *corev1.Pod, c *corev1.Container, memoryCapacity int64) int
 		return int(adj - 1)
 	}
 	return int(adj)
+}
+
+// PodResources sizes the pod cgroup as the kubelet does: CPU shares from
+// the pod's total request, and a CFS quota and memory limit only when
+// every container declares that limit (otherwise one container without a
+// limit could use the node), BestEffort pods the minimum shares; pidsLimit
+// is the node's per-pod cap (--pod-max-pids; 0 = none).
+func PodResources(pod *corev1.Pod, pidsLimit int64) runtime.Resources {
+	const period = 100000
+	r := runtime.Resources{CPUPeriod: period, PidsLimit: pidsLimit}
+	if qos.PodQOSClass(pod) == corev1.PodQOSBestEffort {
+		r.CPUShares = milliCPUToShares(0)
+		return r
+	}
+	requests := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
+	limits := resourcehelper.PodLimits(pod, resourcehelper.PodResourcesOptions{})
+	r.CPUShares = milliCPUToShares(requests.Cpu().MilliValue())
+	cpuDeclared, memDeclared := true, true
+	for _, c := range pod.Spec.Containers {
+		if c.Resources.Limits.Cpu().IsZero() {
+			cpuDeclared = false
+		}
+		if c.Resources.Limits.Memory().IsZero() {
+			memDeclared = false
+		}
+	}
+	if cpuDeclared {
+		r.CPUQuota = max(limits.Cpu().MilliValue()*period/1000, 1000)
+	}
+	if memDeclared {
+		r.MemoryLimitBytes = limits.Memory().Value()
+	}
+	return r
 }

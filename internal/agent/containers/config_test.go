@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/orca-pods/orca/internal/runtime"
 )
 
 func TestCommandCombinesImageAndPodAsKubernetesDoes(t *testing.T) {
@@ -69,5 +71,38 @@ func TestResourcesFollowTheKubeletsCgroupMath(t *testing.T) {
 	be := &corev1.Container{}
 	if got := Resources(&corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{*be}}}, be, 4<<30); got.CPUShares != 2 || got.OOMScoreAdj != 1000 {
 		t.Fatalf("best effort: %+v", got)
+	}
+}
+
+func TestPodResourcesSizeThePodCgroupAsTheKubelet(t *testing.T) {
+	ctr := func(req, lim corev1.ResourceList) corev1.Container {
+		return corev1.Container{Name: "c", Resources: corev1.ResourceRequirements{Requests: req, Limits: lim}}
+	}
+	rl := func(cpu, mem string) corev1.ResourceList {
+		l := corev1.ResourceList{}
+		if cpu != "" {
+			l[corev1.ResourceCPU] = resource.MustParse(cpu)
+		}
+		if mem != "" {
+			l[corev1.ResourceMemory] = resource.MustParse(mem)
+		}
+		return l
+	}
+	for name, tc := range map[string]struct {
+		containers []corev1.Container
+		want       runtime.Resources
+	}{
+		"best effort": {[]corev1.Container{ctr(nil, nil)}, runtime.Resources{CPUShares: 2, CPUPeriod: 100000, PidsLimit: 64}},
+		"guaranteed sums": {[]corev1.Container{ctr(rl("500m", "64Mi"), rl("500m", "64Mi")), ctr(rl("250m", "32Mi"), rl("250m", "32Mi"))},
+			runtime.Resources{CPUShares: 768, CPUQuota: 75000, CPUPeriod: 100000, MemoryLimitBytes: 96 << 20, PidsLimit: 64}},
+		"burstable with one unlimited container": {[]corev1.Container{ctr(rl("100m", ""), rl("1", "50Mi")), ctr(rl("100m", ""), nil)},
+			runtime.Resources{CPUShares: 204, CPUPeriod: 100000, PidsLimit: 64}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: tc.containers}}
+			if got := PodResources(pod, 64); got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }

@@ -52,6 +52,8 @@ type Config struct {
 	LogDir string
 	// MemoryCapacity is the node's memory, for oom_score_adj.
 	MemoryCapacity int64
+	// PodPidsLimit caps the processes of each pod (--pod-max-pids; 0 = none).
+	PodPidsLimit int64
 	// NodeIP is reported as the pod's hostIP.
 	NodeIP string
 	Logger *slog.Logger

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/orca-pods/orca/internal/agent/containers"
 	"github.com/orca-pods/orca/internal/apis/qos"
 	"github.com/orca-pods/orca/internal/network"
 	"github.com/orca-pods/orca/internal/runtime"
@@ -34,6 +35,7 @@ func (w *worker) sandboxConfig(pod *corev1.Pod) runtime.SandboxConfig {
 		PodUID: string(pod.UID), PodName: pod.Name, Namespace: pod.Namespace,
 		Hostname:     hostname,
 		CgroupParent: PodCgroup(pod),
+		Resources:    containers.PodResources(pod, w.m.cfg.PodPidsLimit),
 		HostNetwork:  pod.Spec.HostNetwork,
 		HostIPC:      pod.Spec.HostIPC,
 		HostPID:      pod.Spec.HostPID,

@@ -8,6 +8,8 @@ import (
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/fscommon"
 	"github.com/opencontainers/cgroups/manager"
+
+	"github.com/orca-pods/orca/internal/runtime"
 )
 
 // cgroupMode is how the host mounts cgroups.
@@ -60,7 +62,7 @@ func podCgroupManager(p string) (cgroups.Manager, error) {
 	return manager.New(&cgroups.Cgroup{Path: cgroupPath(p), Resources: &cgroups.Resources{}})
 }
 
-func createPodCgroup(p string) error {
+func createPodCgroup(p string, rc runtime.Resources) error {
 	m, err := podCgroupManager(p)
 	if err != nil {
 		return fmt.Errorf("pod cgroup %s: %w", p, err)
@@ -69,6 +71,27 @@ func createPodCgroup(p string) error {
 	// controllers in the parents) without moving any process.
 	if err := m.Apply(-1); err != nil {
 		return fmt.Errorf("create pod cgroup %s: %w", p, err)
+	}
+	res := &cgroups.Resources{
+		CpuShares: rc.CPUShares, Memory: rc.MemoryLimitBytes,
+		// Without this an empty device list means "deny all" on v1, and
+		// the containers below could not allow their devices.
+		SkipDevices: true,
+	}
+	if rc.PidsLimit > 0 {
+		res.PidsLimit = &rc.PidsLimit
+	}
+	if rc.CPUQuota > 0 {
+		res.CpuQuota, res.CpuPeriod = rc.CPUQuota, rc.CPUPeriod
+		if res.CpuPeriod == 0 {
+			res.CpuPeriod = 100000
+		}
+	}
+	if rc == (runtime.Resources{}) {
+		return nil
+	}
+	if err := m.Set(res); err != nil {
+		return fmt.Errorf("set pod cgroup %s limits: %w", p, err)
 	}
 	return nil
 }

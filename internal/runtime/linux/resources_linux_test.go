@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/cgroups"
+
 	"github.com/orca-pods/orca/internal/runtime"
 )
 
@@ -103,5 +105,32 @@ func TestResourcesBecomeCgroupSettings(t *testing.T) {
 	}
 	if _, err := os.Stat(controllerDir(t, "memory", sb.CgroupParent)); err != nil {
 		t.Errorf("pod cgroup: %v", err)
+	}
+}
+
+// The pod cgroup carries the pod's own limits (what its containers add up
+// to, and the node's per-pod process cap), above the containers' ones.
+func TestPodCgroupLimits(t *testing.T) {
+	e := newTestEnv(t)
+	sb := e.sandbox("podlimits", func(c *runtime.SandboxConfig) {
+		c.Resources = runtime.Resources{CPUShares: 512, CPUQuota: 50000, CPUPeriod: 100000, MemoryLimitBytes: 64 << 20, PidsLimit: 7}
+	})
+	if cgroups.IsCgroup2UnifiedMode() {
+		t.Skip("v1 file names")
+	}
+	for _, c := range []struct{ controller, file, want string }{
+		{"cpu", "cpu.shares", "512"},
+		{"cpu", "cpu.cfs_quota_us", "50000"},
+		{"memory", "memory.limit_in_bytes", "67108864"},
+		{"pids", "pids.max", "7"},
+	} {
+		if got := readFileString(t, filepath.Join(controllerDir(t, c.controller, sb.CgroupParent), c.file)); got != c.want {
+			t.Errorf("%s: %q, want %q", c.file, got, c.want)
+		}
+	}
+	// Eight processes do not fit under pids.max 7.
+	st := e.run(sb, e.config("forker", "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; wait"))
+	if st.ExitCode == 0 {
+		t.Errorf("eight sleeps ran under pids.max 7")
 	}
 }

@@ -168,7 +168,7 @@ func (r *Runtime) setupSandbox(sb *sandbox) error {
 			return err
 		}
 	}
-	if err := createPodCgroup(sb.Sandbox.CgroupParent); err != nil {
+	if err := createPodCgroup(sb.Sandbox.CgroupParent, sb.Config.Resources); err != nil {
 		return err
 	}
 	var pins []nsPin
