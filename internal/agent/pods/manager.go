@@ -19,9 +19,11 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/orca-pods/orca/internal/agent/containers"
+	"github.com/orca-pods/orca/internal/agent/prober"
 	"github.com/orca-pods/orca/internal/images"
 	"github.com/orca-pods/orca/internal/network"
 	"github.com/orca-pods/orca/internal/runtime"
+	"github.com/orca-pods/orca/internal/version"
 )
 
 // ImageService is what workers need from the image store.
@@ -69,6 +71,8 @@ type Manager struct {
 	mu           sync.Mutex
 	workers      map[types.UID]*worker
 	wg           sync.WaitGroup
+	// prober runs the containers' liveness, readiness and startup probes.
+	prober *prober.Manager
 }
 
 // Kubernetes' restart back-off: 10 s doubling to 5 min.
@@ -86,13 +90,31 @@ func New(ctx context.Context, cfg Config) *Manager {
 	if cfg.LogDir == "" {
 		cfg.LogDir = "/var/log/pods"
 	}
-	return &Manager{
+	m := &Manager{
 		ctx:          ctx,
 		cfg:          cfg,
 		crashBackOff: flowcontrol.NewBackOff(backOffInitial, backOffMax),
 		pullBackOff:  flowcontrol.NewBackOff(backOffInitial, backOffMax),
 		workers:      map[types.UID]*worker{},
 	}
+	m.prober = prober.New(prober.Config{
+		Runtime: cfg.Runtime, Recorder: m.event, Logger: cfg.Logger, Clock: cfg.Clock,
+		KubeVersion: version.Kubernetes(),
+	})
+	return m
+}
+
+// event records a Kubernetes event about the pod, or about one of its
+// containers when fieldPath is set (spec.containers{name}).
+func (m *Manager) event(pod *corev1.Pod, fieldPath, eventType, reason, message string) {
+	if m.cfg.Recorder == nil {
+		return
+	}
+	ref := &corev1.ObjectReference{
+		Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name,
+		UID: pod.UID, ResourceVersion: pod.ResourceVersion, FieldPath: fieldPath,
+	}
+	m.cfg.Recorder.Event(ref, eventType, reason, message)
 }
 
 // Run routes runtime events to workers until ctx ends, then waits for the
@@ -105,7 +127,10 @@ func (m *Manager) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			m.wg.Wait()
+			m.prober.Stop()
 			return
+		case u := <-m.prober.Updates():
+			m.notify(u.PodUID)
 		case ev, ok := <-events:
 			if !ok {
 				<-ctx.Done()
@@ -134,6 +159,7 @@ func (m *Manager) UpdatePod(pod *corev1.Pod) {
 		go func() {
 			defer m.wg.Done()
 			w.run(m.ctx)
+			m.prober.RemovePod(pod)
 			m.mu.Lock()
 			delete(m.workers, pod.UID)
 			m.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/orca-pods/orca/internal/agent/podstatus"
+	"github.com/orca-pods/orca/internal/agent/prober"
 	"github.com/orca-pods/orca/internal/runtime"
 )
 
@@ -80,20 +81,46 @@ func (w *worker) deadlineExceeded(pod *corev1.Pod, now time.Time) bool {
 	return now.Sub(pod.Status.StartTime.Time) >= time.Duration(*pod.Spec.ActiveDeadlineSeconds)*time.Second
 }
 
-// markReadiness: without a prober yet, a running container is ready unless
-// it declares a readiness probe, and started unless it has a startup probe.
+// markReadiness tells the prober which attempt of each container runs
+// (its probes follow the attempt) and takes ready and started from it.
 func (w *worker) markReadiness(pod *corev1.Pod, recs *records) {
+	pr := w.m.prober
+	pr.AddPod(pod)
+	if ip := w.state.podIP; ip != nil {
+		pr.SetPodIP(pod.UID, ip.String())
+	}
 	for _, group := range []struct {
 		specs []corev1.Container
 		recs  map[string]*podstatus.ContainerRecord
 	}{{pod.Spec.InitContainers, recs.init}, {pod.Spec.Containers, recs.app}} {
 		for _, c := range group.specs {
 			rec, ok := group.recs[c.Name]
-			if !ok || rec.Current == nil || rec.Current.State != runtime.StateRunning {
+			if !ok || rec.Current == nil {
 				continue
 			}
-			rec.Ready = c.ReadinessProbe == nil
-			rec.Started = c.StartupProbe == nil
+			cur := rec.Current
+			running := cur.State == runtime.StateRunning
+			pr.SetContainer(pod.UID, c.Name, cur.ID, cur.StartedAt, running)
+			if running {
+				rec.Started = pr.Startup(pod.UID, c.Name, cur.ID)
+				rec.Ready = pr.Readiness(pod.UID, c.Name, cur.ID)
+			}
+		}
+	}
+}
+
+// killFailedProbes kills the running containers whose liveness or startup
+// probe failed; the sync loop then restarts them as the policy says.
+func (w *worker) killFailedProbes(ctx context.Context, pod *corev1.Pod, recs *records) {
+	for _, group := range []map[string]*podstatus.ContainerRecord{recs.init, recs.app} {
+		for name, rec := range group {
+			cur := current(rec)
+			if cur == nil || cur.State != runtime.StateRunning {
+				continue
+			}
+			if t, failed := w.m.prober.ProbeFailure(pod.UID, name, cur.ID); failed {
+				w.stopContainer(ctx, pod, cur, prober.KillGracePeriod(pod, name, t), prober.KillMessage(pod, name, t))
+			}
 		}
 	}
 }
@@ -115,6 +142,12 @@ func (w *worker) syncContainers(ctx context.Context, pod *corev1.Pod) time.Durat
 		return time.Second
 	}
 	recs := w.collect(list, pod)
+	w.markReadiness(pod, recs)
+	w.killFailedProbes(ctx, pod, recs)
+	if list, err = w.m.cfg.Runtime.ListContainers(ctx); err != nil {
+		return time.Second
+	}
+	recs = w.collect(list, pod)
 	var next time.Duration
 	soonest := func(d time.Duration) {
 		if d > 0 && (next == 0 || d < next) {
@@ -140,7 +173,7 @@ func (w *worker) syncContainers(ctx context.Context, pod *corev1.Pod) time.Durat
 		sidecar := isSidecar(c)
 		switch {
 		case cur != nil && cur.State == runtime.StateRunning:
-			if sidecar {
+			if sidecar && w.m.prober.Startup(pod.UID, c.Name, cur.ID) {
 				continue
 			}
 			return next

@@ -25,6 +25,7 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, removed bool) (
 		return time.Second, false
 	}
 	recs := w.collect(list, pod)
+	w.m.prober.StopLivenessAndStartup(pod)
 	grace := gracePeriod(pod)
 	start := w.m.cfg.Clock.Now()
 	var wg sync.WaitGroup
@@ -75,7 +76,14 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, removed bool) (
 // killContainer runs the preStop hook, then stops the container within grace.
 func (w *worker) killContainer(ctx context.Context, pod *corev1.Pod, c *runtime.ContainerStatus, grace time.Duration) {
 	name := c.Labels[containers.LabelContainer]
-	w.event(pod, containerFieldPath(pod, name), corev1.EventTypeNormal, "Killing", "Stopping container "+name)
+	w.stopContainer(ctx, pod, c, grace, "Stopping container "+name)
+}
+
+// stopContainer runs the container's preStop hook and stops it within
+// grace, announcing why in a Killing event.
+func (w *worker) stopContainer(ctx context.Context, pod *corev1.Pod, c *runtime.ContainerStatus, grace time.Duration, why string) {
+	name := c.Labels[containers.LabelContainer]
+	w.event(pod, containerFieldPath(pod, name), corev1.EventTypeNormal, "Killing", why)
 	start := w.m.cfg.Clock.Now()
 	if spec := containerSpec(pod, name); spec != nil && spec.Lifecycle != nil && spec.Lifecycle.PreStop != nil {
 		hookCtx, cancel := context.WithTimeout(ctx, grace)
