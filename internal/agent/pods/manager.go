@@ -8,10 +8,13 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	goruntime "runtime"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
@@ -20,6 +23,7 @@ import (
 
 	"github.com/orca-pods/orca/internal/agent/containers"
 	"github.com/orca-pods/orca/internal/agent/prober"
+	"github.com/orca-pods/orca/internal/agent/volumes"
 	"github.com/orca-pods/orca/internal/images"
 	"github.com/orca-pods/orca/internal/network"
 	"github.com/orca-pods/orca/internal/runtime"
@@ -73,6 +77,8 @@ type Manager struct {
 	wg           sync.WaitGroup
 	// prober runs the containers' liveness, readiness and startup probes.
 	prober *prober.Manager
+	// volumes writes configMap, secret, downwardAPI and projected volumes.
+	volumes *volumes.Manager
 }
 
 // Kubernetes' restart back-off: 10 s doubling to 5 min.
@@ -100,6 +106,20 @@ func New(ctx context.Context, cfg Config) *Manager {
 	m.prober = prober.New(prober.Config{
 		Runtime: cfg.Runtime, Recorder: m.event, Logger: cfg.Logger, Clock: cfg.Clock,
 		KubeVersion: version.Kubernetes(),
+	})
+	m.volumes = volumes.New(volumes.Config{
+		ConfigMaps: func(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
+			return cfg.Client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		Secrets: func(ctx context.Context, ns, name string) (*corev1.Secret, error) {
+			return cfg.Client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		NodeAllocatable: func() corev1.ResourceList {
+			return corev1.ResourceList{
+				corev1.ResourceCPU:    *resource.NewQuantity(int64(goruntime.NumCPU()), resource.DecimalSI),
+				corev1.ResourceMemory: *resource.NewQuantity(cfg.MemoryCapacity, resource.BinarySI),
+			}
+		},
 	})
 	return m
 }

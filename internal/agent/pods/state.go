@@ -33,6 +33,8 @@ type podState struct {
 	terminal        bool
 	lastSent        *corev1.PodStatus
 	sandboxErr      error
+	// volumesUpdated is when API-data volumes were last refreshed.
+	volumesUpdated time.Time
 }
 
 func newPodState() *podState {

@@ -1,15 +1,26 @@
 package pods
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/orca-pods/orca/internal/agent/volumes"
 	"github.com/orca-pods/orca/internal/runtime"
+)
+
+const (
+	// volumeSetUpTimeout bounds reading a volume's objects from the API.
+	volumeSetUpTimeout = 10 * time.Second
+	// volumeUpdatePeriod is how often API-data volumes are refreshed; the
+	// kubelet's is about a minute, users notice less.
+	volumeUpdatePeriod = 15 * time.Second
 )
 
 // volumeError marks a volume that cannot be set up (FailedMount).
@@ -43,6 +54,14 @@ func (w *worker) setUpVolume(pod *corev1.Pod, v *corev1.Volume) (string, error) 
 		return dir, nil
 	case v.HostPath != nil:
 		return v.HostPath.Path, checkHostPath(v.Name, v.HostPath)
+	case volumes.PluginDir(v) != "":
+		dir := filepath.Join(w.podDir(pod), "volumes", volumes.PluginDir(v), v.Name)
+		ctx, cancel := context.WithTimeout(w.m.ctx, volumeSetUpTimeout)
+		defer cancel()
+		if err := w.m.volumes.SetUp(ctx, pod, v, dir); err != nil {
+			return "", &volumeError{v.Name, err.Error()}
+		}
+		return dir, nil
 	}
 	return "", &volumeError{v.Name, "volume type not supported by orca yet"}
 }
@@ -134,7 +153,10 @@ func (w *worker) mounts(pod *corev1.Pod, c *corev1.Container) ([]runtime.Mount, 
 				}
 			}
 		}
-		m := runtime.Mount{HostPath: host, ContainerPath: vm.MountPath, ReadOnly: vm.ReadOnly, Propagation: "private"}
+		// The kubelet mounts API-data volumes read-only, whatever the
+		// mount says: their files are the API's, swapped in atomically.
+		ro := vm.ReadOnly || volumes.PluginDir(v) != ""
+		m := runtime.Mount{HostPath: host, ContainerPath: vm.MountPath, ReadOnly: ro, Propagation: "private"}
 		if vm.MountPropagation != nil {
 			switch *vm.MountPropagation {
 			case corev1.MountPropagationHostToContainer:
@@ -148,8 +170,31 @@ func (w *worker) mounts(pod *corev1.Pod, c *corev1.Container) ([]runtime.Mount, 
 	return out, nil
 }
 
+// updateVolumes refreshes the pod's configMap, secret, downwardAPI and
+// projected volumes from the API, at most every volumeUpdatePeriod, so a
+// changed ConfigMap reaches running containers (not through subPath).
+func (w *worker) updateVolumes(ctx context.Context, pod *corev1.Pod) {
+	now := w.m.cfg.Clock.Now()
+	if now.Sub(w.state.volumesUpdated) < volumeUpdatePeriod {
+		return
+	}
+	w.state.volumesUpdated = now
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		if volumes.PluginDir(v) == "" {
+			continue
+		}
+		if _, err := w.m.volumes.Update(ctx, pod, v); err != nil {
+			w.log.Debug("update volume", "volume", v.Name, "err", err)
+		}
+	}
+}
+
 // tearDownVolumes unmounts tmpfs volumes and removes the pod directory.
 func (w *worker) tearDownVolumes(pod *corev1.Pod) error {
+	if err := w.m.volumes.TearDownAll(filepath.Join(w.podDir(pod), "volumes")); err != nil {
+		return err
+	}
 	dir := filepath.Join(w.podDir(pod), "volumes", "kubernetes.io~empty-dir")
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
