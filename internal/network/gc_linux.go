@@ -8,11 +8,11 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// GC releases what pods that no longer exist left behind: the addresses
-// of every pod not in live, and every veth on the bridge that belongs to
-// none of them. The agent calls it at start, once it knows which
-// sandboxes survived: after a crash or reboot StateDir can hold
-// allocations whose Teardown never ran (here /run is on disk).
+// GC releases what pods that no longer exist left behind: the host ports
+// and addresses of every pod not in live, and every veth on the bridge
+// that belongs to none of them. The agent calls it at start, once it
+// knows which sandboxes survived: after a crash or reboot StateDir can
+// hold allocations whose Teardown never ran (here /run is on disk).
 func (n *Network) GC(ctx context.Context, live []string) error {
 	keepPod := make(map[string]bool, len(live))
 	keepVeth := make(map[string]bool, len(live))
@@ -20,6 +20,18 @@ func (n *Network) GC(ctx context.Context, live []string) error {
 		keepPod[uid], keepVeth[HostVethName(uid)] = true, true
 	}
 	var errs []error
+	n.hpMu.Lock()
+	var goneHostPorts []string
+	for uid, p := range n.hostPorts {
+		if !keepPod[uid] {
+			goneHostPorts = append(goneHostPorts, uid)
+			n.log.Info("releasing the host ports of a pod that is gone", "pod", p.owner(), "podUID", uid)
+		}
+	}
+	n.hpMu.Unlock()
+	for _, uid := range goneHostPorts {
+		errs = append(errs, n.releaseHostPorts(uid))
+	}
 	for _, uid := range n.ipam.pods() {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,10 +140,16 @@ func handleIn(t testing.TB, path string) *netlink.Handle {
 // the listening address.
 func serveRemoteAddr(t testing.TB, nsPath string, ip net.IP) string {
 	t.Helper()
+	return serveRemoteAddrOn(t, nsPath, ip, 0)
+}
+
+// serveRemoteAddrOn is serveRemoteAddr on a given port.
+func serveRemoteAddrOn(t testing.TB, nsPath string, ip net.IP, port int) string {
+	t.Helper()
 	var ln net.Listener
 	in(t, nsPath, func() error {
 		var err error
-		ln, err = net.Listen("tcp4", net.JoinHostPort(ip.String(), "0"))
+		ln, err = net.Listen("tcp4", net.JoinHostPort(ip.String(), strconv.Itoa(port)))
 		return err
 	})
 	done := make(chan struct{})
@@ -167,6 +174,12 @@ func serveRemoteAddr(t testing.TB, nsPath string, ip net.IP) string {
 // returns the source address the server saw.
 func seenFrom(t testing.TB, nsPath, addr string) (string, error) {
 	t.Helper()
+	return seenFromWithin(t, nsPath, addr, 3*time.Second)
+}
+
+// seenFromWithin is seenFrom giving up connecting after timeout.
+func seenFromWithin(t testing.TB, nsPath, addr string, timeout time.Duration) (string, error) {
+	t.Helper()
 	ns, err := netns.GetFromPath(nsPath)
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +190,7 @@ func seenFrom(t testing.TB, nsPath, addr string) (string, error) {
 	// stays in that namespace for its life.
 	err = inNetns(ns, func() error {
 		var err error
-		c, err = net.DialTimeout("tcp4", addr, 3*time.Second)
+		c, err = net.DialTimeout("tcp4", addr, timeout)
 		return err
 	})
 	if err != nil {

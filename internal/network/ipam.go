@@ -89,8 +89,8 @@ func (a *ipam) load() error {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasPrefix(name, ".") || name == lockFile {
-			continue
+		if strings.HasPrefix(name, ".") || name == lockFile || e.IsDir() {
+			continue // the host port state is a directory here too
 		}
 		data, err := os.ReadFile(filepath.Join(a.dir, name))
 		if err != nil {

@@ -23,6 +23,8 @@ const (
 
 	netlinkTimeout = 10 * time.Second
 	ipForwardPath  = "/proc/sys/net/ipv4/ip_forward"
+	// routeLocalnetPath is formatted with the bridge's name.
+	routeLocalnetPath = "/proc/sys/net/ipv4/conf/%s/route_localnet"
 )
 
 // Config describes a node's pod network.
@@ -34,12 +36,12 @@ type Config struct {
 	ClusterCIDR *net.IPNet
 	// BridgeName defaults to DefaultBridgeName; at most 15 bytes.
 	BridgeName string
-	// StateDir holds the address allocations; it must survive agent
-	// restarts (but need not survive reboots).
+	// StateDir holds the address and host port allocations; it must
+	// survive agent restarts (but need not survive reboots).
 	StateDir string
 	// MTU of the bridge and the pods' interfaces; defaults to DefaultMTU.
 	MTU int
-	// NetnsPath is the network namespace holding the bridge, masquerade
+	// NetnsPath is the network namespace holding the bridge, nftables
 	// table and routes, the node's "host" namespace. Empty means the
 	// caller's own. Tests point it at namespaces of their own so that
 	// several simulated nodes share one machine.
@@ -56,14 +58,20 @@ type Network struct {
 	nl      *netlink.Handle
 	ipam    *ipam
 	gateway *net.IPNet
+	nft     *nftTable
 
 	mu     sync.Mutex
 	bridge int // the bridge's interface index
+
+	// hpMu serializes host port changes, in memory, on disk and in the
+	// kernel, and the setups of pods that have host ports.
+	hpMu      sync.Mutex
+	hostPorts map[string]*podHostPorts // by pod UID
 }
 
 // New creates, or adopts, the node's bridge with the gateway address,
-// enables IPv4 forwarding, installs the masquerade table and opens the
-// address allocator.
+// enables IPv4 forwarding, opens the address allocator and installs the
+// nftables table with the host ports a previous run handed out.
 func New(cfg Config) (*Network, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
@@ -84,6 +92,7 @@ func New(cfg Config) (*Network, error) {
 		}
 		n.host = h
 	}
+	n.nft = &nftTable{netns: int(n.host), name: cfg.BridgeName, bridge: cfg.BridgeName, podCIDR: cfg.PodCIDR, clusterCIDR: cfg.ClusterCIDR}
 	h, err := routeHandleAt(n.host)
 	if err != nil {
 		return nil, err
@@ -99,12 +108,18 @@ func New(cfg Config) (*Network, error) {
 		if err := os.WriteFile(ipForwardPath, []byte("1"), 0o644); err != nil {
 			return fmt.Errorf("enable ip_forward: %w", err)
 		}
-		return installMasquerade(cfg.BridgeName, cfg.PodCIDR, cfg.ClusterCIDR)
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	if n.ipam, err = openIPAM(cfg.StateDir, cfg.PodCIDR); err != nil {
+		return nil, err
+	}
+	if err := n.loadHostPorts(); err != nil {
+		return nil, err
+	}
+	if err := n.nft.install(n.hostPorts); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -160,7 +175,7 @@ func (n *Network) Gateway() net.IP { return n.gateway.IP }
 func (n *Network) PodCIDR() *net.IPNet { return n.cfg.PodCIDR }
 
 // Close releases the Network's handles and its hold on StateDir. The
-// bridge, the masquerade table and the pods' interfaces stay: a new
+// bridge, the nftables table and the pods' interfaces stay: a new
 // Network on the same Config adopts them.
 func (n *Network) Close() error {
 	var err error
@@ -176,11 +191,12 @@ func (n *Network) Close() error {
 	return err
 }
 
-// Uninstall removes the masquerade table and the bridge (pods still
-// running lose their uplink), then closes n. Allocations in StateDir are
-// kept.
+// Uninstall removes the nftables table (masquerade and host ports) and
+// the bridge (pods still running lose their uplink), then closes n.
+// Allocations in StateDir are kept: a later New reinstalls their host
+// ports.
 func (n *Network) Uninstall() error {
-	err := n.inHost(func() error { return removeMasquerade(n.cfg.BridgeName) })
+	err := n.nft.remove()
 	if link, lerr := n.nl.LinkByName(n.cfg.BridgeName); lerr == nil {
 		if derr := n.nl.LinkDel(link); derr != nil {
 			err = errors.Join(err, fmt.Errorf("delete bridge %s: %w", n.cfg.BridgeName, derr))
@@ -211,7 +227,7 @@ func (n *Network) check() error {
 	if ok, err := n.hasGateway(link); err != nil || !ok {
 		return fmt.Errorf("bridge %s lacks gateway address %s", n.cfg.BridgeName, n.gateway)
 	}
-	return n.inHost(func() error {
+	err = n.inHost(func() error {
 		data, err := os.ReadFile(ipForwardPath)
 		if err != nil {
 			return err
@@ -219,15 +235,19 @@ func (n *Network) check() error {
 		if strings.TrimSpace(string(data)) != "1" {
 			return errors.New("net.ipv4.ip_forward is off")
 		}
-		ok, err := masqueradeTableExists(n.cfg.BridgeName)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("masquerade table ip %s is missing", n.cfg.BridgeName)
-		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	ok, err := n.nft.exists()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("nftables table ip %s is missing", n.cfg.BridgeName)
+	}
+	return nil
 }
 
 // ensureBridge creates the bridge or adopts an existing one, gives it
@@ -282,6 +302,16 @@ func (n *Network) ensureBridge() error {
 	if err := n.nl.LinkSetUp(link); err != nil {
 		return fmt.Errorf("bridge %s: up: %w", name, err)
 	}
+	// Host ports on 127.0.0.1 send loopback-sourced packets out of the
+	// bridge, and take their replies in; the input rule of the table
+	// keeps pods from using this to reach the node's loopback. Without
+	// it everything but localhost host ports still works.
+	err = n.inHost(func() error {
+		return os.WriteFile(fmt.Sprintf(routeLocalnetPath, name), []byte("1"), 0o644)
+	})
+	if err != nil {
+		n.log.Warn("host ports will not answer on 127.0.0.1", "bridge", name, "err", err)
+	}
 	n.mu.Lock()
 	n.bridge = link.Attrs().Index
 	n.mu.Unlock()
@@ -303,7 +333,7 @@ func (n *Network) hasGateway(link netlink.Link) (bool, error) {
 
 // inHost runs fn in the node's network namespace: for what is bound to a
 // thread's namespace rather than to a netlink handle (sysctls under
-// /proc/sys/net, new nfnetlink sockets).
+// /proc/sys/net).
 func (n *Network) inHost(fn func() error) error {
 	if !n.host.IsOpen() {
 		return fn()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -214,27 +215,22 @@ func TestReadyReportsAMissingBridgeAndSetupRecreatesIt(t *testing.T) {
 
 func TestNewIsIdempotentAndUninstallRemovesTableAndBridge(t *testing.T) {
 	nd := newNode(t, "10.244.1.0/24")
+	c := nftIn(t, nd.ns)
+	once := countRules(t, c, testBridge)
 	nd.net.Close()
 	nd.net = nd.open(t)
-	var rules int
-	in(t, nd.ns, func() error {
-		var err error
-		rules, err = countRules(testBridge)
-		return err
-	})
-	if rules != 1 {
-		t.Fatalf("%d masquerade rules after two New, want 1", rules)
+	if twice := countRules(t, c, testBridge); twice != once {
+		t.Fatalf("%d rules after two New, %d after one", twice, once)
 	}
 	if err := nd.net.Uninstall(); err != nil {
 		t.Fatal(err)
 	}
-	in(t, nd.ns, func() error {
-		ok, err := masqueradeTableExists(testBridge)
-		if err == nil && ok {
-			t.Error("masquerade table left after Uninstall")
-		}
-		return err
-	})
+	if tableExists(t, c, testBridge) {
+		t.Error("nftables table left after Uninstall")
+	}
+	if out, ok := nftList(t, nd.ns, "tables"); ok && strings.Contains(out, testBridge) {
+		t.Errorf("nft list tables after Uninstall:\n%s", out)
+	}
 	if _, err := handleIn(t, nd.ns).LinkByName(testBridge); !isLinkNotFound(err) {
 		t.Fatalf("bridge after Uninstall: %v", err)
 	}

@@ -1,273 +1,379 @@
 package network
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
-	"syscall"
+	"slices"
 	"time"
 
+	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
-// Masquerade is one nftables table spoken over nfnetlink directly, so the
-// node needs neither the nft nor the iptables binary (Debian's minimal
-// images have neither) and works the same whether the host's iptables is
-// the nft or the legacy backend:
+// The node's NAT, with the one filter rule it needs, is one nftables
+// table spoken over nfnetlink (through google/nftables), so the node
+// needs neither the nft nor the iptables binary and works the same
+// whichever backend the host's iptables uses.
+// It is named after the bridge (`nft list table ip orca0`), so two
+// networks in one namespace do not collide:
 //
 //	table ip <bridge> {
+//		map hostport-any {       # hostPorts on every node address
+//			type inet_proto . inet_service : ipv4_addr . inet_service
+//		}
+//		map hostport-ip {        # hostPorts bound to one hostIP
+//			type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
+//		}
+//		set hostport-backends {  # podIP . proto . containerPort behind them
+//			type ipv4_addr . inet_proto . inet_service
+//		}
+//		chain prerouting {
+//			type nat hook prerouting priority dstnat; policy accept;
+//			fib daddr type local jump hostports
+//		}
+//		chain output {
+//			type nat hook output priority dstnat; policy accept;
+//			fib daddr type local jump hostports
+//		}
+//		chain hostports {
+//			dnat ip to ip daddr . meta l4proto . th dport map @hostport-ip
+//			dnat ip to meta l4proto . th dport map @hostport-any
+//		}
 //		chain postrouting {
 //			type nat hook postrouting priority srcnat; policy accept;
 //			ip saddr <podCIDR> ip daddr != <clusterCIDR> masquerade random-fully
+//			ip saddr <podCIDR> ct status dnat ip daddr . meta l4proto . th dport @hostport-backends masquerade
+//			ip saddr 127.0.0.0/8 oifname <bridge> masquerade
+//		}
+//		chain input {
+//			type filter hook input priority filter; policy accept;
+//			iifname <bridge> ip daddr 127.0.0.0/8 ct status & dnat == 0 drop
 //		}
 //	}
 //
-// The table is named after the bridge, so it is easy to find (`nft list
-// table ip orca0`) and two networks in one namespace do not collide.
-// Installing sends one atomic batch that creates the table if missing,
-// deletes it and builds it anew: running it again converges to the same
-// single rule, never duplicates. Removing creates-then-deletes it, so a
-// missing table is no error.
+// The second postrouting rule is for pods reaching a host port on their
+// own node, their own included: without it the reply would go straight
+// back over the bridge, bypassing the un-DNAT. The third and the input
+// rule come with host ports on 127.0.0.1, for which the bridge has
+// route_localnet: DNATed loopback traffic must leave with the bridge's
+// address, and pods must not use the sysctl to reach the node's loopback
+// services (CVE-2020-8558).
+//
+// install builds the whole table in one transaction that deletes whatever
+// is there first, so it converges from any state and never duplicates.
+// Host ports change by map elements only, a few bytes per pod.
 
-// NF_ACCEPT and NF_NAT_RANGE_PROTO_RANDOM_FULLY, which x/sys/unix lacks.
 const (
-	nfAccept              = 1
-	natRangeRandomFully   = 1 << 4
-	nlaNested             = 0x8000
-	nftSocketTimeout      = 5 * time.Second
-	nftPostroutingPrioNAT = 100 // NF_IP_PRI_NAT_SRC, nft's "srcnat"
+	nftTimeout = 5 * time.Second
+
+	chainPostrouting = "postrouting"
+	chainPrerouting  = "prerouting"
+	chainOutput      = "output"
+	chainInput       = "input"
+	chainHostPorts   = "hostports"
+	mapHostPortAny   = "hostport-any"
+	mapHostPortIP    = "hostport-ip"
+	setHostPortPods  = "hostport-backends"
+
+	// Concatenations fill consecutive 32-bit registers, the first of
+	// which shares its storage with NFT_REG_1.
+	regConcat0 = unix.NFT_REG_1
+	regConcat1 = unix.NFT_REG32_01
+	regConcat2 = unix.NFT_REG32_02
+
+	ctStatusDNAT    = 1 << 5 // IPS_DST_NAT
+	nftCommentLimit = 127    // what nft accepts for a comment
 )
 
-func installMasquerade(table string, podCIDR, clusterCIDR *net.IPNet) error {
-	b := newNftBatch()
-	b.add(unix.NFT_MSG_NEWTABLE, unix.NLM_F_CREATE, tableAttrs(table))
-	b.add(unix.NFT_MSG_DELTABLE, 0, tableAttrs(table))
-	b.add(unix.NFT_MSG_NEWTABLE, unix.NLM_F_CREATE, tableAttrs(table))
-	b.add(unix.NFT_MSG_NEWCHAIN, unix.NLM_F_CREATE, chainAttrs(table, "postrouting"))
-	b.add(unix.NFT_MSG_NEWRULE, unix.NLM_F_CREATE|unix.NLM_F_APPEND, masqueradeRule(table, "postrouting", podCIDR, clusterCIDR))
-	if err := b.send(); err != nil {
-		return fmt.Errorf("install masquerade table %s: %w", table, err)
+var (
+	keyAnyType     = nftables.MustConcatSetType(nftables.TypeInetProto, nftables.TypeInetService)
+	keyIPType      = nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetProto, nftables.TypeInetService)
+	targetType     = nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService)
+	loopbackPrefix = &net.IPNet{IP: net.IPv4(127, 0, 0, 0).To4(), Mask: net.CIDRMask(8, 32)}
+)
+
+// nftTable is a Network's table.
+type nftTable struct {
+	netns                int // the node's namespace (until Close), -1 for the caller's
+	name, bridge         string
+	podCIDR, clusterCIDR *net.IPNet
+}
+
+// conn returns a connection whose every request opens a socket in the
+// node's namespace (so it may be used from any thread) that gives up
+// after nftTimeout.
+func (t *nftTable) conn() (*nftables.Conn, error) {
+	opts := []nftables.ConnOption{nftables.WithSockOptions(func(c *netlink.Conn) error {
+		return c.SetDeadline(time.Now().Add(nftTimeout))
+	})}
+	if t.netns >= 0 {
+		opts = append(opts, nftables.WithNetNSFd(t.netns))
+	}
+	c, err := nftables.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	return c, nil
+}
+
+func (t *nftTable) table() *nftables.Table {
+	return &nftables.Table{Name: t.name, Family: nftables.TableFamilyIPv4}
+}
+
+// sets describes the named sets. Their IDs are fixed: they only need to
+// be unique within one batch, and the library's own counter is a global
+// that concurrent networks would race on.
+func (t *nftTable) sets() (anyMap, ipMap, backends *nftables.Set) {
+	tbl := t.table()
+	anyMap = &nftables.Set{Table: tbl, ID: 1, Name: mapHostPortAny, IsMap: true, KeyType: keyAnyType, DataType: targetType}
+	ipMap = &nftables.Set{Table: tbl, ID: 2, Name: mapHostPortIP, IsMap: true, KeyType: keyIPType, DataType: targetType}
+	backends = &nftables.Set{Table: tbl, ID: 3, Name: setHostPortPods, KeyType: keyIPType}
+	return anyMap, ipMap, backends
+}
+
+// install replaces the table with one holding the host ports of pods.
+func (t *nftTable) install(pods map[string]*podHostPorts) error {
+	c, err := t.conn()
+	if err != nil {
+		return err
+	}
+	tbl := t.table()
+	c.AddTable(tbl) // so that the delete finds one
+	c.DelTable(tbl)
+	c.AddTable(tbl)
+
+	accept := nftables.ChainPolicyAccept
+	baseChain := func(name string, typ nftables.ChainType, hook *nftables.ChainHook, prio *nftables.ChainPriority) *nftables.Chain {
+		return c.AddChain(&nftables.Chain{Name: name, Table: tbl, Type: typ, Hooknum: hook, Priority: prio, Policy: &accept})
+	}
+	// The regular chain first: the base chains jump to it.
+	hostPorts := c.AddChain(&nftables.Chain{Name: chainHostPorts, Table: tbl})
+	pre := baseChain(chainPrerouting, nftables.ChainTypeNAT, nftables.ChainHookPrerouting, nftables.ChainPriorityNATDest)
+	out := baseChain(chainOutput, nftables.ChainTypeNAT, nftables.ChainHookOutput, nftables.ChainPriorityNATDest)
+	post := baseChain(chainPostrouting, nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource)
+	in := baseChain(chainInput, nftables.ChainTypeFilter, nftables.ChainHookInput, nftables.ChainPriorityFilter)
+
+	anyMap, ipMap, backends := t.sets()
+	var all hostPortElems
+	for _, uid := range slices.Sorted(maps.Keys(pods)) {
+		all.add(hostPortElements(pods[uid]))
+	}
+	for _, s := range []struct {
+		set   *nftables.Set
+		elems []nftables.SetElement
+	}{{anyMap, all.anyPort}, {ipMap, all.ipPort}, {backends, all.backends}} {
+		if err := c.AddSet(s.set, s.elems); err != nil {
+			return fmt.Errorf("nftables set %s: %w", s.set.Name, err)
+		}
+	}
+
+	rule := func(chain *nftables.Chain, exprs ...[]expr.Any) {
+		c.AddRule(&nftables.Rule{Table: tbl, Chain: chain, Exprs: slices.Concat(exprs...)})
+	}
+	toHostPorts := []expr.Any{
+		&expr.Fib{Register: regConcat0, FlagDADDR: true, ResultADDRTYPE: true},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: regConcat0, Data: binaryutil.NativeEndian.PutUint32(unix.RTN_LOCAL)},
+		&expr.Verdict{Kind: expr.VerdictJump, Chain: chainHostPorts},
+	}
+	rule(pre, toHostPorts)
+	rule(out, toHostPorts)
+	rule(hostPorts, loadDaddr(regConcat0), loadProtoPort(regConcat1, regConcat2), lookupDNAT(ipMap))
+	rule(hostPorts, loadProtoPort(regConcat0, regConcat1), lookupDNAT(anyMap))
+
+	rule(post, matchPrefix(12, t.podCIDR, expr.CmpOpEq), matchPrefix(16, t.clusterCIDR, expr.CmpOpNeq),
+		[]expr.Any{&expr.Masq{FullyRandom: true}})
+	rule(post, matchPrefix(12, t.podCIDR, expr.CmpOpEq), matchDNATed(true),
+		loadDaddr(regConcat0), loadProtoPort(regConcat1, regConcat2),
+		[]expr.Any{&expr.Lookup{SourceRegister: regConcat0, SetName: backends.Name, SetID: backends.ID}, &expr.Masq{}})
+	rule(post, matchPrefix(12, loopbackPrefix, expr.CmpOpEq), matchIfname(expr.MetaKeyOIFNAME, t.bridge),
+		[]expr.Any{&expr.Masq{}})
+	rule(in, matchIfname(expr.MetaKeyIIFNAME, t.bridge), matchPrefix(16, loopbackPrefix, expr.CmpOpEq),
+		matchDNATed(false), []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}})
+
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("install nftables table %s: %w", t.name, err)
 	}
 	return nil
 }
 
-func removeMasquerade(table string) error {
-	b := newNftBatch()
-	b.add(unix.NFT_MSG_NEWTABLE, unix.NLM_F_CREATE, tableAttrs(table))
-	b.add(unix.NFT_MSG_DELTABLE, 0, tableAttrs(table))
-	if err := b.send(); err != nil {
-		return fmt.Errorf("remove masquerade table %s: %w", table, err)
+// updateHostPorts turns one pod's elements from old into next (either may
+// be nil) in one transaction. Elements to go are added first, which is a
+// no-op when present, so a missing one is no error.
+func (t *nftTable) updateHostPorts(old, next *podHostPorts) error {
+	c, err := t.conn()
+	if err != nil {
+		return err
+	}
+	was, want := hostPortElements(old), hostPortElements(next)
+	anyMap, ipMap, backends := t.sets()
+	for _, s := range []struct {
+		set       *nftables.Set
+		was, want []nftables.SetElement
+	}{{anyMap, was.anyPort, want.anyPort}, {ipMap, was.ipPort, want.ipPort}, {backends, was.backends, want.backends}} {
+		var gone []nftables.SetElement
+		for _, e := range s.was {
+			if !slices.ContainsFunc(s.want, func(w nftables.SetElement) bool { return sameElement(e, w) }) {
+				gone = append(gone, e)
+			}
+		}
+		if len(gone) > 0 {
+			if err := c.SetAddElements(s.set, gone); err != nil {
+				return err
+			}
+			if err := c.SetDeleteElements(s.set, gone); err != nil {
+				return err
+			}
+		}
+		if len(s.want) > 0 {
+			if err := c.SetAddElements(s.set, s.want); err != nil {
+				return err
+			}
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("nftables table %s: %w", t.name, err)
 	}
 	return nil
 }
 
-// masqueradeTableExists asks the kernel for the table.
-func masqueradeTableExists(table string) (bool, error) {
-	s, err := openNfnetlink()
+// remove deletes the table; a missing one is no error.
+func (t *nftTable) remove() error {
+	c, err := t.conn()
+	if err != nil {
+		return err
+	}
+	tbl := t.table()
+	c.AddTable(tbl)
+	c.DelTable(tbl)
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("remove nftables table %s: %w", t.name, err)
+	}
+	return nil
+}
+
+// exists asks the kernel for the table.
+func (t *nftTable) exists() (bool, error) {
+	c, err := t.conn()
 	if err != nil {
 		return false, err
 	}
-	defer unix.Close(s)
-	msg := nftMessage(unix.NFNL_SUBSYS_NFTABLES<<8|unix.NFT_MSG_GETTABLE, unix.NLM_F_REQUEST|unix.NLM_F_ACK, 1, unix.NFPROTO_IPV4, 0, tableAttrs(table))
-	if err := unix.Sendto(s, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return false, fmt.Errorf("nfnetlink send: %w", err)
-	}
-	err = readAcks(s, 1)
+	_, err = c.ListTableOfFamily(t.name, nftables.TableFamilyIPv4)
 	switch {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, unix.ENOENT):
 		return false, nil
 	default:
-		return false, err
+		return false, fmt.Errorf("nftables table %s: %w", t.name, err)
 	}
 }
 
-func tableAttrs(table string) []byte {
-	return attrString(unix.NFTA_TABLE_NAME, table)
+// hostPortElems are the set elements of some pods' host ports.
+type hostPortElems struct {
+	anyPort, ipPort, backends []nftables.SetElement
 }
 
-func chainAttrs(table, chain string) []byte {
-	hook := cat(attrU32(unix.NFTA_HOOK_HOOKNUM, unix.NF_INET_POST_ROUTING), attrU32(unix.NFTA_HOOK_PRIORITY, nftPostroutingPrioNAT))
-	return cat(
-		attrString(unix.NFTA_CHAIN_TABLE, table),
-		attrString(unix.NFTA_CHAIN_NAME, chain),
-		attrNested(unix.NFTA_CHAIN_HOOK, hook),
-		attrU32(unix.NFTA_CHAIN_POLICY, nfAccept),
-		attrString(unix.NFTA_CHAIN_TYPE, "nat"),
-	)
+func (h *hostPortElems) add(o hostPortElems) {
+	h.anyPort = append(h.anyPort, o.anyPort...)
+	h.ipPort = append(h.ipPort, o.ipPort...)
+	h.backends = append(h.backends, o.backends...)
 }
 
-// masqueradeRule is "ip saddr src ip daddr != dst masquerade random-fully"
-// in nftables' register machine: load each address from the IPv4 header
-// into register 1, mask it to the prefix, compare.
-func masqueradeRule(table, chain string, src, dst *net.IPNet) []byte {
-	var exprs []byte
-	exprs = append(exprs, matchAddress(12, src, unix.NFT_CMP_EQ)...)  // saddr
-	exprs = append(exprs, matchAddress(16, dst, unix.NFT_CMP_NEQ)...) // daddr
-	exprs = append(exprs, expr("masq", attrU32(unix.NFTA_MASQ_FLAGS, natRangeRandomFully))...)
-	return cat(
-		attrString(unix.NFTA_RULE_TABLE, table),
-		attrString(unix.NFTA_RULE_CHAIN, chain),
-		attrNested(unix.NFTA_RULE_EXPRESSIONS, exprs),
-	)
-}
-
-func matchAddress(offset uint32, cidr *net.IPNet, op uint32) []byte {
-	payload := expr("payload", cat(
-		attrU32(unix.NFTA_PAYLOAD_DREG, unix.NFT_REG_1),
-		attrU32(unix.NFTA_PAYLOAD_BASE, unix.NFT_PAYLOAD_NETWORK_HEADER),
-		attrU32(unix.NFTA_PAYLOAD_OFFSET, offset),
-		attrU32(unix.NFTA_PAYLOAD_LEN, 4),
-	))
-	mask := []byte(net.IP(cidr.Mask).To4())
-	bitwise := expr("bitwise", cat(
-		attrU32(unix.NFTA_BITWISE_SREG, unix.NFT_REG_1),
-		attrU32(unix.NFTA_BITWISE_DREG, unix.NFT_REG_1),
-		attrU32(unix.NFTA_BITWISE_LEN, 4),
-		attrNested(unix.NFTA_BITWISE_MASK, attr(unix.NFTA_DATA_VALUE, mask)),
-		attrNested(unix.NFTA_BITWISE_XOR, attr(unix.NFTA_DATA_VALUE, make([]byte, 4))),
-	))
-	cmp := expr("cmp", cat(
-		attrU32(unix.NFTA_CMP_SREG, unix.NFT_REG_1),
-		attrU32(unix.NFTA_CMP_OP, op),
-		attrNested(unix.NFTA_CMP_DATA, attr(unix.NFTA_DATA_VALUE, []byte(cidr.IP.Mask(cidr.Mask).To4()))),
-	))
-	return cat(payload, bitwise, cmp)
-}
-
-// expr is one element of a rule's expression list.
-func expr(name string, data []byte) []byte {
-	return attrNested(unix.NFTA_LIST_ELEM, cat(attrString(unix.NFTA_EXPR_NAME, name), attrNested(unix.NFTA_EXPR_DATA, data)))
-}
-
-// nftBatch is a transaction: the kernel applies all of its messages or
-// none.
-type nftBatch struct {
-	buf []byte
-	n   int // messages between begin and end
-}
-
-func newNftBatch() *nftBatch {
-	b := &nftBatch{}
-	b.buf = nftMessage(unix.NFNL_MSG_BATCH_BEGIN, unix.NLM_F_REQUEST, 0, unix.AF_UNSPEC, unix.NFNL_SUBSYS_NFTABLES, nil)
-	return b
-}
-
-func (b *nftBatch) add(msgType uint16, flags uint16, attrs []byte) {
-	b.n++
-	b.buf = append(b.buf, nftMessage(unix.NFNL_SUBSYS_NFTABLES<<8|msgType, unix.NLM_F_REQUEST|unix.NLM_F_ACK|flags, uint32(b.n), unix.NFPROTO_IPV4, 0, attrs)...)
-}
-
-// send submits the batch and waits for every message's acknowledgement.
-func (b *nftBatch) send() error {
-	b.buf = append(b.buf, nftMessage(unix.NFNL_MSG_BATCH_END, unix.NLM_F_REQUEST, uint32(b.n+1), unix.AF_UNSPEC, unix.NFNL_SUBSYS_NFTABLES, nil)...)
-	s, err := openNfnetlink()
-	if err != nil {
-		return err
+// hostPortElements encodes a pod's host ports. Each part of a
+// concatenation takes a whole 32-bit register, zero padded; ports are in
+// network byte order. The comment names the pod in `nft list`.
+func hostPortElements(p *podHostPorts) hostPortElems {
+	var out hostPortElems
+	if p == nil {
+		return out
 	}
-	defer unix.Close(s)
-	if err := unix.Sendto(s, b.buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return fmt.Errorf("nfnetlink send: %w", err)
+	comment := p.owner()
+	if len(comment) > nftCommentLimit {
+		comment = comment[:nftCommentLimit]
 	}
-	return readAcks(s, b.n)
-}
-
-// openNfnetlink opens a netfilter netlink socket in the calling thread's
-// network namespace, where it stays for its life.
-func openNfnetlink() (int, error) {
-	s, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
-	if err != nil {
-		return -1, fmt.Errorf("nfnetlink socket: %w", err)
-	}
-	tv := unix.NsecToTimeval(nftSocketTimeout.Nanoseconds())
-	if err := unix.SetsockoptTimeval(s, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		unix.Close(s)
-		return -1, fmt.Errorf("nfnetlink socket: %w", err)
-	}
-	if err := unix.Bind(s, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		unix.Close(s)
-		return -1, fmt.Errorf("nfnetlink bind: %w", err)
-	}
-	return s, nil
-}
-
-// readAcks reads until want acknowledgements arrived, returning the
-// first error the kernel reported. On an error the whole batch was
-// rolled back; the socket is closed after, so unread replies do not
-// matter.
-func readAcks(s, want int) error {
-	buf := make([]byte, 1<<16)
-	for got := 0; got < want; {
-		n, _, err := unix.Recvfrom(s, buf, 0)
-		if err != nil {
-			return fmt.Errorf("nfnetlink receive: %w", err)
+	podIP := p.IP.To4()
+	for _, r := range p.Ports {
+		proto := []byte{hostPortProtocols[r.Protocol], 0, 0, 0}
+		target := slices.Concat(podIP, portBytes(r.PodPort))
+		key := slices.Concat(proto, portBytes(r.HostPort))
+		if r.HostIP == "" {
+			out.anyPort = append(out.anyPort, nftables.SetElement{Key: key, Val: target, Comment: comment})
+		} else {
+			key = slices.Concat(net.ParseIP(r.HostIP).To4(), key)
+			out.ipPort = append(out.ipPort, nftables.SetElement{Key: key, Val: target, Comment: comment})
 		}
-		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
-		if err != nil {
-			return fmt.Errorf("nfnetlink receive: %w", err)
+		backend := nftables.SetElement{Key: slices.Concat(podIP, proto, portBytes(r.PodPort)), Comment: comment}
+		if !slices.ContainsFunc(out.backends, func(e nftables.SetElement) bool { return sameElement(e, backend) }) {
+			out.backends = append(out.backends, backend)
 		}
-		for _, m := range msgs {
-			if m.Header.Type != unix.NLMSG_ERROR {
-				continue // a reply to a GET
-			}
-			if len(m.Data) < 4 {
-				return errors.New("nfnetlink: short error message")
-			}
-			if code := int32(binary.NativeEndian.Uint32(m.Data[:4])); code != 0 {
-				return unix.Errno(-code)
-			}
-			got++
-		}
-	}
-	return nil
-}
-
-// nftMessage is a netlink header, nfgenmsg and attributes. resID is the
-// subsystem for batch delimiters, in network byte order as the kernel
-// reads it.
-func nftMessage(msgType, flags uint16, seq uint32, family uint8, resID uint16, attrs []byte) []byte {
-	msg := make([]byte, unix.NLMSG_HDRLEN+4, unix.NLMSG_HDRLEN+4+len(attrs))
-	msg = append(msg, attrs...)
-	binary.NativeEndian.PutUint32(msg[0:4], uint32(len(msg)))
-	binary.NativeEndian.PutUint16(msg[4:6], msgType)
-	binary.NativeEndian.PutUint16(msg[6:8], flags)
-	binary.NativeEndian.PutUint32(msg[8:12], seq)
-	// msg[12:16], the port id, stays 0: the kernel fills in the sender's.
-	msg[16] = family
-	msg[17] = unix.NFNETLINK_V0
-	binary.BigEndian.PutUint16(msg[18:20], resID)
-	return msg
-}
-
-// attr encodes one netlink attribute, padded to 4 bytes.
-func attr(typ uint16, data []byte) []byte {
-	l := 4 + len(data)
-	out := make([]byte, 4, (l+3)&^3)
-	binary.NativeEndian.PutUint16(out[0:2], uint16(l))
-	binary.NativeEndian.PutUint16(out[2:4], typ)
-	out = append(out, data...)
-	for len(out)%4 != 0 {
-		out = append(out, 0)
 	}
 	return out
 }
 
-func attrNested(typ uint16, data []byte) []byte { return attr(typ|nlaNested, data) }
-
-func attrString(typ uint16, s string) []byte { return attr(typ, append([]byte(s), 0)) }
-
-// attrU32 encodes a 32-bit value in network byte order, as nf_tables
-// expects all of its integers.
-func attrU32(typ uint16, v uint32) []byte {
-	return attr(typ, binary.BigEndian.AppendUint32(nil, v))
+func sameElement(a, b nftables.SetElement) bool {
+	return string(a.Key) == string(b.Key) && string(a.Val) == string(b.Val)
 }
 
-func cat(parts ...[]byte) []byte {
-	var out []byte
-	for _, p := range parts {
-		out = append(out, p...)
+func portBytes(port uint16) []byte { return []byte{byte(port >> 8), byte(port), 0, 0} }
+
+// matchPrefix compares the IPv4 address at offset of the network header,
+// masked to the prefix, with the prefix.
+func matchPrefix(offset uint32, cidr *net.IPNet, op expr.CmpOp) []expr.Any {
+	return []expr.Any{
+		&expr.Payload{DestRegister: regConcat0, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
+		&expr.Bitwise{SourceRegister: regConcat0, DestRegister: regConcat0, Len: 4, Mask: net.IP(cidr.Mask).To4(), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: op, Register: regConcat0, Data: cidr.IP.Mask(cidr.Mask).To4()},
 	}
-	return out
+}
+
+// matchDNATed matches connections whose destination was translated, or
+// (yes false) was not.
+func matchDNATed(yes bool) []expr.Any {
+	op := expr.CmpOpEq
+	if yes {
+		op = expr.CmpOpNeq
+	}
+	return []expr.Any{
+		&expr.Ct{Register: regConcat0, Key: expr.CtKeySTATUS},
+		&expr.Bitwise{SourceRegister: regConcat0, DestRegister: regConcat0, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(ctStatusDNAT), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: op, Register: regConcat0, Data: make([]byte, 4)},
+	}
+}
+
+// matchIfname compares an interface name, by name rather than index so
+// that a recreated bridge still matches.
+func matchIfname(key expr.MetaKey, name string) []expr.Any {
+	data := make([]byte, unix.IFNAMSIZ)
+	copy(data, name)
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: regConcat0},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: regConcat0, Data: data},
+	}
+}
+
+func loadDaddr(reg uint32) []expr.Any {
+	return []expr.Any{&expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4}}
+}
+
+// loadProtoPort loads "meta l4proto . th dport" into two registers.
+func loadProtoPort(protoReg, portReg uint32) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: protoReg},
+		&expr.Payload{DestRegister: portReg, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+	}
+}
+
+// lookupDNAT looks the key loaded from the first register up in m and
+// DNATs to the address and port found.
+func lookupDNAT(m *nftables.Set) []expr.Any {
+	return []expr.Any{
+		&expr.Lookup{SourceRegister: regConcat0, DestRegister: regConcat0, IsDestRegSet: true, SetName: m.Name, SetID: m.ID},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: regConcat0, RegProtoMin: regConcat1},
+	}
 }

@@ -215,28 +215,51 @@ func hasAddr(h *netlink.Handle, link netlink.Link, want *netlink.Addr) bool {
 	return false
 }
 
-// Teardown deletes the pod's veth pair and releases its address. It is
-// idempotent, and the namespace may already be gone (destroying a network
-// namespace destroys the veth pair with it).
+// Teardown removes the pod's host ports, deletes its veth pair and
+// releases its address. It is idempotent, and the namespace may already
+// be gone (destroying a network namespace destroys the veth pair with
+// it).
 func (n *Network) Teardown(ctx context.Context, podUID, netnsPath string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// The host ports go while the veth pair does, as removing either waits
+	// on the kernel (~10 and ~25 ms); the address is released after both,
+	// so that no rule leads to an address that is free again.
+	var hostPorts chan error
+	if n.holdsHostPorts(podUID) {
+		hostPorts = make(chan error, 1)
+		go func() { hostPorts <- n.releaseHostPorts(podUID) }()
+	}
 	hostName := HostVethName(podUID)
-	link, err := n.nl.LinkByName(hostName)
-	switch {
-	case err == nil:
-		// Deleting either end deletes the pair.
-		if err := n.nl.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
-			return fmt.Errorf("delete veth %s: %w", hostName, err)
+	err := n.deleteVeth(hostName)
+	if hostPorts != nil {
+		if hpErr := <-hostPorts; hpErr != nil {
+			err = errors.Join(err, fmt.Errorf("pod network for %s: %w", podUID, hpErr))
 		}
-	case !isLinkNotFound(err):
-		return fmt.Errorf("find veth %s: %w", hostName, err)
+	}
+	if err != nil {
+		return err
 	}
 	if err := n.ipam.release(podUID); err != nil {
 		return err
 	}
 	n.log.Debug("pod network torn down", "podUID", podUID, "veth", hostName)
+	return nil
+}
+
+// deleteVeth deletes the pair whose host end is name, if it exists.
+func (n *Network) deleteVeth(name string) error {
+	link, err := n.nl.LinkByName(name)
+	switch {
+	case err == nil:
+		// Deleting either end deletes the pair.
+		if err := n.nl.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
+			return fmt.Errorf("delete veth %s: %w", name, err)
+		}
+	case !isLinkNotFound(err):
+		return fmt.Errorf("find veth %s: %w", name, err)
+	}
 	return nil
 }
 
@@ -246,14 +269,4 @@ func (n *Network) PodIP(podUID string) net.IP { return n.ipam.lookup(podUID) }
 func isLinkNotFound(err error) bool {
 	var nf netlink.LinkNotFoundError
 	return errors.As(err, &nf)
-}
-
-// SetUpPod is Setup for the agent's pod workers.
-func (n *Network) SetUpPod(ctx context.Context, p Pod) (net.IP, error) {
-	return n.Setup(ctx, p.UID, p.NetNSPath)
-}
-
-// TearDownPod is Teardown for the agent's pod workers.
-func (n *Network) TearDownPod(ctx context.Context, p Pod) error {
-	return n.Teardown(ctx, p.UID, p.NetNSPath)
 }

@@ -40,6 +40,8 @@ type Config struct {
 	EtcdClientPort, EtcdPeerPort          int
 	// ClusterCIDR is the pod address space; each node gets a /24 of it.
 	ClusterCIDR *net.IPNet
+	// NodeCIDRMaskSize is the prefix length of each node's share (24).
+	NodeCIDRMaskSize int
 	// Agent configures the node agent for this machine.
 	Agent AgentConfig
 	// Ready, if set, is closed once the API answers and bootstrap is done.
@@ -150,7 +152,7 @@ func startComponents(hook genericapiserver.PostStartHookContext, cfg Config, cer
 	}
 	run(nscontroller.New(client, meta, factory, log.With("component", "namespace-controller")).Run)
 	run(sacontroller.New(client, factory, log.With("component", "serviceaccount-controller")).Run)
-	ipam, err := nodeipam.New(nodeipam.Config{Client: client, Factory: factory, ClusterCIDR: cfg.ClusterCIDR, NodeMaskSize: 24,
+	ipam, err := nodeipam.New(nodeipam.Config{Client: client, Factory: factory, ClusterCIDR: cfg.ClusterCIDR, NodeMaskSize: cfg.NodeCIDRMaskSize,
 		Logger: log.With("component", "node-ipam-controller")})
 	if err != nil {
 		return err
