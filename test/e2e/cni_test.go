@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,12 +38,41 @@ func newCNINetwork(t *testing.T) *cniNetwork {
 		bridge:  fmt.Sprintf("cnie2e%d", rand.IntN(10000)),
 		subnet:  fmt.Sprintf("10.233.%d.0/24", rand.IntN(250)),
 	}
+	hadChains := portmapChainsExist()
 	t.Cleanup(func() {
 		if l, err := netlink.LinkByName(n.bridge); err == nil {
 			_ = netlink.LinkDel(l)
 		}
+		if !hadChains {
+			removePortmapChains(t)
+		}
 	})
 	return n
+}
+
+// portmap creates its shared iptables chains once per machine and never
+// removes them; tests take away what they brought.
+func portmapChainsExist() bool {
+	out, err := exec.Command("iptables", "-t", "nat", "-S", "CNI-HOSTPORT-DNAT").CombinedOutput()
+	return err == nil && len(out) > 0
+}
+
+func removePortmapChains(t *testing.T) {
+	out, err := exec.Command("iptables", "-t", "nat", "-S", "CNI-HOSTPORT-DNAT").CombinedOutput()
+	if err != nil || strings.Count(string(out), "\n") > 1 {
+		return // gone already, or still used by someone's pods
+	}
+	for _, args := range [][]string{
+		{"-D", "PREROUTING", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT"},
+		{"-D", "OUTPUT", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT"},
+		{"-D", "POSTROUTING", "-m", "comment", "--comment", "CNI portfwd requiring masquerade", "-j", "CNI-HOSTPORT-MASQ"},
+		{"-F", "CNI-HOSTPORT-DNAT"}, {"-F", "CNI-HOSTPORT-MASQ"}, {"-F", "CNI-HOSTPORT-SETMARK"},
+		{"-X", "CNI-HOSTPORT-DNAT"}, {"-X", "CNI-HOSTPORT-MASQ"}, {"-X", "CNI-HOSTPORT-SETMARK"},
+	} {
+		if out, err := exec.Command("iptables", append([]string{"-t", "nat"}, args...)...).CombinedOutput(); err != nil {
+			t.Logf("iptables %v: %v %s", args, err, out)
+		}
+	}
 }
 
 // write installs the configuration, with plugin as the main plugin's
