@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
@@ -69,6 +70,9 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&cfg.Agent.RegistryConfig, "registry-config", "", "registry mirrors, auth and TLS, in the shape of k3s's registries.yaml")
 	f.IntVar(&cfg.Agent.MaxPods, "max-pods", 110, "number of pods this node accepts")
 	f.Int64Var(&cfg.Agent.PodPidsLimit, "pod-max-pids", -1, "maximum number of processes in each pod (-1: no limit)")
+	f.StringVar(&cfg.Agent.Eviction.Hard, "eviction-hard", "", `thresholds that evict pods, e.g. "memory.available<100Mi,nodefs.available<10%" (default: the kubelet's; "none": never)`)
+	f.DurationVar(&cfg.Agent.Eviction.TransitionPeriod, "eviction-pressure-transition-period", 5*time.Minute, "how long a pressure condition stays after its threshold was last met")
+	f.DurationVar(&cfg.Agent.Eviction.Interval, "eviction-monitoring-interval", 10*time.Second, "how often node pressure is checked and at most one pod evicted")
 	f.StringVar(&clusterCIDR, "cluster-cidr", clusterCIDR, "pod address space; every node gets a part of it (--node-cidr-mask-size)")
 	f.IntVar(&cfg.NodeCIDRMaskSize, "node-cidr-mask-size", 24, "prefix length of each node's pod CIDR (24: 253 pod IPs per node)")
 	f.StringVar(&cfg.Agent.BridgeName, "bridge-name", "orca0", "name of the pods' bridge on this machine")

@@ -12,6 +12,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,10 +25,12 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/orca-pods/orca/internal/agent/eviction"
 	"github.com/orca-pods/orca/internal/agent/logrotate"
 	"github.com/orca-pods/orca/internal/agent/nodestatus"
 	"github.com/orca-pods/orca/internal/agent/pods"
 	agentserver "github.com/orca-pods/orca/internal/agent/server"
+	"github.com/orca-pods/orca/internal/agent/stats"
 	"github.com/orca-pods/orca/internal/images"
 	"github.com/orca-pods/orca/internal/network"
 	"github.com/orca-pods/orca/internal/runtime"
@@ -44,6 +47,8 @@ type Config struct {
 	// LogDir is where container logs go (/var/log/pods).
 	LogDir  string
 	MaxPods int
+	// Eviction configures node-pressure eviction.
+	Eviction EvictionConfig
 	// PodPidsLimit caps each pod's processes in its cgroup (0 = none).
 	PodPidsLimit int64
 	Labels       map[string]string
@@ -108,17 +113,37 @@ func Run(ctx context.Context, cfg Config) error {
 	if nodeIP == nil {
 		nodeIP = reporter.NodeIP()
 	}
+	// The eviction manager needs the pod manager and admits its pods.
+	var evictions atomic.Pointer[eviction.Manager]
 	manager := pods.New(ctx, pods.Config{
 		Client: client, NodeName: cfg.NodeName, Runtime: cfg.Runtime, Images: cfg.Images, Network: podNet, Recorder: recorder,
 		PodsDir: filepath.Join(cfg.DataDir, "pods"), LogDir: cfg.LogDir, MemoryCapacity: capacity,
 		NodeIP: nodeIP.String(), PodPidsLimit: cfg.PodPidsLimit, Logger: log,
+		Admit: func(pod *corev1.Pod) (bool, string, string) {
+			if em := evictions.Load(); em != nil {
+				return em.Admit(pod)
+			}
+			return true, "", ""
+		},
 	})
+	sp, err := stats.New(stats.Config{NodeName: cfg.NodeName, DataDir: cfg.DataDir, Pods: statsPods(cfg.Runtime, manager), Logger: log})
+	if err != nil {
+		return fmt.Errorf("stats: %w", err)
+	}
+	cfg.Endpoint.Stats = sp
+	em, err := startEviction(cfg, sp, manager, recorder)
+	if err != nil {
+		return err
+	}
+	evictions.Store(em)
+	reporter.SetPressure(func() []corev1.NodeCondition { return eviction.NodeConditions(em.Conditions()) })
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	run := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
 	run(func() { reporter.Run(ctx) })
 	run(func() { manager.Run(ctx) })
+	run(func() { em.Run(ctx) })
 	rotator := logrotate.New(logrotate.Config{Runtime: cfg.Runtime, Logger: log})
 	run(func() { rotator.Run(ctx) })
 	run(func() {

@@ -29,6 +29,8 @@ type AgentConfig struct {
 	// RegistryConfig is a k3s-style registries.yaml (mirrors, auth, TLS).
 	RegistryConfig string
 	MaxPods        int
+	// Eviction configures node-pressure eviction (--eviction-*).
+	Eviction agent.EvictionConfig
 	// PodPidsLimit caps each pod's processes (--pod-max-pids; -1 = none).
 	PodPidsLimit int64
 	// BridgeName is the pods' bridge on this machine.
@@ -103,6 +105,7 @@ func runAgent(ctx context.Context, cfg Config, certs clusterCerts) error {
 		LogDir:       a.PodLogDir,
 		MaxPods:      a.MaxPods,
 		PodPidsLimit: max(a.PodPidsLimit, 0),
+		Eviction:     a.Eviction,
 		// The server's own node also runs the control plane.
 		Labels:  map[string]string{"node-role.kubernetes.io/control-plane": "true"},
 		Runtime: rt,

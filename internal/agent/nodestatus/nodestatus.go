@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -55,6 +56,8 @@ type Reporter struct {
 	cfg      Config
 	clock    clock.Clock
 	lastSent time.Time
+	mu       sync.Mutex
+	pressure func() []corev1.NodeCondition
 }
 
 // New validates cfg.
@@ -179,6 +182,14 @@ func (r *Reporter) ownLease(l *coordinationv1.Lease) error {
 // SetReady replaces the readiness check (e.g. once networking exists);
 // call it before Run.
 func (r *Reporter) SetReady(ready func() (bool, string)) { r.cfg.Ready = ready }
+
+// SetPressure gives the memory, disk and PID pressure conditions (without
+// timestamps) from the eviction manager; without it they report none.
+func (r *Reporter) SetPressure(conditions func() []corev1.NodeCondition) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pressure = conditions
+}
 
 // NodeIP is the address the node reports as InternalIP.
 func (r *Reporter) NodeIP() net.IP { return r.cfg.NodeIP }

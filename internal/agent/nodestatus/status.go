@@ -28,12 +28,18 @@ func (r *Reporter) fillStatus(node *corev1.Node) error {
 	if !ready {
 		readyCond = corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionFalse, Reason: "KubeletNotReady", Message: why}
 	}
-	for _, c := range []corev1.NodeCondition{
+	conds := []corev1.NodeCondition{
 		{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientMemory", Message: "kubelet has sufficient memory available"},
 		{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasNoDiskPressure", Message: "kubelet has no disk pressure"},
 		{Type: corev1.NodePIDPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientPID", Message: "kubelet has sufficient PID available"},
-		readyCond,
-	} {
+	}
+	r.mu.Lock()
+	pressure := r.pressure
+	r.mu.Unlock()
+	if pressure != nil {
+		conds = pressure()
+	}
+	for _, c := range append(conds, readyCond) {
 		setCondition(&node.Status, c, now)
 	}
 	return nil

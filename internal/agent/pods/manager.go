@@ -58,6 +58,9 @@ type Config struct {
 	LogDir string
 	// MemoryCapacity is the node's memory, for oom_score_adj.
 	MemoryCapacity int64
+	// Admit, when set, is the node's admission check for new pods (the
+	// eviction manager refuses pods under pressure).
+	Admit func(pod *corev1.Pod) (ok bool, reason, message string)
 	// PodPidsLimit caps the processes of each pod (--pod-max-pids; 0 = none).
 	PodPidsLimit int64
 	// NodeIP is reported as the pod's hostIP.

@@ -35,6 +35,11 @@ type podState struct {
 	sandboxErr      error
 	// volumesUpdated is when API-data volumes were last refreshed.
 	volumesUpdated time.Time
+	// admitted: the node's admission check ran. condition is an eviction's
+	// DisruptionTarget; graceOverride an eviction's grace period.
+	admitted      bool
+	condition     *corev1.PodCondition
+	graceOverride *time.Duration
 }
 
 func newPodState() *podState {

@@ -20,6 +20,8 @@ func (w *worker) sync(ctx context.Context, pod *corev1.Pod, removed bool) (time.
 	if removed || pod.DeletionTimestamp != nil {
 		return w.terminate(ctx, pod, removed)
 	}
+	w.takeEviction(pod)
+	w.admit(pod)
 	now := w.m.cfg.Clock.Now()
 	if w.deadlineExceeded(pod, now) && !w.state.terminal {
 		w.state.terminal = true
@@ -70,6 +72,7 @@ func (w *worker) reportCurrent(ctx context.Context, pod *corev1.Pod, now time.Ti
 		Terminal:     w.state.terminal,
 		Now:          now,
 	})
+	w.withCondition(&status)
 	w.report(ctx, pod, status)
 	return true
 }
@@ -144,6 +147,7 @@ func (w *worker) syncContainers(ctx context.Context, pod *corev1.Pod) time.Durat
 	recs := w.collect(list, pod)
 	w.markReadiness(pod, recs)
 	w.killFailedProbes(ctx, pod, recs)
+	w.updateVolumes(ctx, pod)
 	if list, err = w.m.cfg.Runtime.ListContainers(ctx); err != nil {
 		return time.Second
 	}
@@ -313,7 +317,7 @@ func (w *worker) stopRunning(ctx context.Context, pod *corev1.Pod, name string) 
 	}
 	for _, c := range w.collect(list, pod).all {
 		if c.State == runtime.StateRunning && (name == "" || c.Name == name) {
-			w.killContainer(ctx, pod, c, gracePeriod(pod))
+			w.killContainer(ctx, pod, c, w.grace(pod))
 		}
 	}
 }

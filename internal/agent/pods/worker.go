@@ -21,8 +21,12 @@ type worker struct {
 	mu      sync.Mutex
 	pod     *corev1.Pod
 	removed bool
-	wake    chan struct{}
-	state   *podState
+	// eviction is set by the eviction manager and taken by the next sync;
+	// evicted stays true afterwards.
+	eviction *Eviction
+	evicted  bool
+	wake     chan struct{}
+	state    *podState
 }
 
 func newWorker(m *Manager, pod *corev1.Pod) *worker {

@@ -31,6 +31,7 @@ type Config struct {
 	// AllowedClient is the certificate common name of the API server.
 	AllowedClient string
 	Pods          *pods.Manager
+	Stats         StatsProvider // for /stats/summary; nil (untyped) answers 503
 	Logger        *slog.Logger
 }
 
@@ -52,6 +53,7 @@ func Run(ctx context.Context, cfg Config) error {
 		serveLogs(w, r, cfg.Pods)
 	})
 	(&streams{pods: cfg.Pods, log: cfg.Logger}).register(mux)
+	registerStats(mux, cfg.Stats, cfg.Logger)
 	srv := &http.Server{
 		Handler: onlyClient(cfg.AllowedClient, mux),
 		TLSConfig: &tls.Config{
