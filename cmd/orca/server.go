@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
+	sa "github.com/orca-pods/orca/internal/auth/serviceaccount"
 	"github.com/orca-pods/orca/internal/server"
 )
 
@@ -75,6 +76,7 @@ func newServerCommand() *cobra.Command {
 	f.DurationVar(&cfg.Agent.Eviction.Interval, "eviction-monitoring-interval", 10*time.Second, "how often node pressure is checked and at most one pod evicted")
 	f.StringVar(&clusterCIDR, "cluster-cidr", clusterCIDR, "pod address space; every node gets a part of it (--node-cidr-mask-size)")
 	f.IntVar(&cfg.NodeCIDRMaskSize, "node-cidr-mask-size", 24, "prefix length of each node's pod CIDR (24: 253 pod IPs per node)")
+	f.StringVar(&cfg.ServiceAccountIssuer, "service-account-issuer", sa.DefaultIssuer, "iss of the service account tokens the API server issues, and the audience the API accepts them for")
 	f.StringVar(&cfg.Agent.BridgeName, "bridge-name", "orca0", "name of the pods' bridge on this machine")
 	f.StringVar(&cfg.Agent.CNIConfDir, "cni-conf-dir", "", "use the CNI network configuration in this directory (e.g. /etc/cni/net.d) instead of the built-in bridge")
 	f.StringSliceVar(&cfg.Agent.CNIBinDirs, "cni-bin-dir", []string{"/opt/cni/bin", "/usr/lib/cni"}, "directories searched for CNI plugin binaries")

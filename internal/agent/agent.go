@@ -26,11 +26,13 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/orca-pods/orca/internal/agent/eviction"
+	"github.com/orca-pods/orca/internal/agent/localpath"
 	"github.com/orca-pods/orca/internal/agent/logrotate"
 	"github.com/orca-pods/orca/internal/agent/nodestatus"
 	"github.com/orca-pods/orca/internal/agent/pods"
 	agentserver "github.com/orca-pods/orca/internal/agent/server"
 	"github.com/orca-pods/orca/internal/agent/stats"
+	"github.com/orca-pods/orca/internal/apis/storageutil"
 	"github.com/orca-pods/orca/internal/images"
 	"github.com/orca-pods/orca/internal/network"
 	"github.com/orca-pods/orca/internal/runtime"
@@ -143,6 +145,12 @@ func Run(ctx context.Context, cfg Config) error {
 	run := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
 	run(func() { reporter.Run(ctx) })
 	run(func() { manager.Run(ctx) })
+	// The built-in orca.io/local-path provisioner works on this node's disk.
+	provisioner := localpath.New(localpath.Config{
+		Client: client, NodeName: cfg.NodeName, Dir: localpath.Dir(cfg.DataDir), Logger: log,
+		Recorder: broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: storageutil.LocalPathProvisioner + "_" + cfg.NodeName}),
+	})
+	run(func() { provisioner.Run(ctx) })
 	run(func() { em.Run(ctx) })
 	rotator := logrotate.New(logrotate.Config{Runtime: cfg.Runtime, Logger: log})
 	run(func() { rotator.Run(ctx) })

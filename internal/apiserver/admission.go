@@ -11,8 +11,10 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/orca-pods/orca/internal/admission/podsecurity"
 	"github.com/orca-pods/orca/internal/admission/priority"
 	"github.com/orca-pods/orca/internal/admission/serviceaccount"
+	storageadmission "github.com/orca-pods/orca/internal/admission/storage"
 )
 
 // newAdmission builds the admission chain. Its plugins read the API through
@@ -50,5 +52,24 @@ func newAdmission(rc *genericapiserver.RecommendedConfig) (admission.Interface, 
 	if err := prio.ValidateInitialization(); err != nil {
 		return nil, err
 	}
-	return admission.NewChainHandler(nsLifecycle, sa, prio), nil
+	// PodSecurity only validates; the server runs every plugin's Admit
+	// before any Validate, so it judges pods as all mutators left them.
+	podSecurity, err := podsecurity.NewPlugin()
+	if err != nil {
+		return nil, err
+	}
+	podSecurity.SetExternalKubeClientSet(client)
+	podSecurity.SetExternalKubeInformerFactory(factory)
+	if err := podSecurity.ValidateInitialization(); err != nil {
+		return nil, err
+	}
+	// DefaultStorageClass and StorageObjectInUseProtection, as upstream
+	// enables them by default.
+	defaultClass := storageadmission.NewDefaultClass()
+	defaultClass.SetExternalKubeInformerFactory(factory)
+	if err := defaultClass.ValidateInitialization(); err != nil {
+		return nil, err
+	}
+	inUse := storageadmission.NewInUseProtection()
+	return admission.NewChainHandler(nsLifecycle, sa, prio, podSecurity, defaultClass, inUse), nil
 }

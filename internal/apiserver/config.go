@@ -3,6 +3,7 @@
 package apiserver
 
 import (
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authentication/group"
 	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
 	"k8s.io/apiserver/pkg/authentication/request/union"
 	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
@@ -45,6 +47,12 @@ type Config struct {
 	// Tokens authenticates bearer tokens besides client certificates (node
 	// agents); nil for none.
 	Tokens authenticator.Token
+	// ServiceAccountKey signs the tokens serviceaccounts/token issues and
+	// verifies them when they come back as bearer tokens; nil: neither.
+	ServiceAccountKey crypto.Signer
+	// ServiceAccountIssuer is those tokens' iss and the API's audience
+	// (default https://kubernetes.default.svc.cluster.local).
+	ServiceAccountIssuer string
 	// KubeletClientCertFile/KeyFile authenticate the API server to node
 	// agents (logs, exec, port-forward); KubeletCAFile verifies the agents.
 	KubeletClientCertFile, KubeletClientKeyFile, KubeletCAFile string
@@ -60,6 +68,8 @@ type Server struct {
 	Scheme           *runtime.Scheme
 	Codecs           serializer.CodecFactory
 	kubeletTransport http.RoundTripper
+	// tokens issues service account tokens; nil without a signing key.
+	tokens *serviceAccountTokens
 }
 
 // New builds the API server with every resource installed.
@@ -128,6 +138,12 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	rc.AdmissionControl = admission
+	tokens, err := addServiceAccountTokens(rc, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Every authenticated user is in system:authenticated, as in Kubernetes.
+	rc.Authentication.Authenticator = group.NewAuthenticatedGroupAdder(rc.Authentication.Authenticator)
 
 	generic, err := rc.Complete().New("orca-apiserver", genericapiserver.NewEmptyDelegate())
 	if err != nil {
@@ -137,7 +153,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Generic: generic, Scheme: scheme, Codecs: codecs, kubeletTransport: transport}
+	s := &Server{Generic: generic, Scheme: scheme, Codecs: codecs, kubeletTransport: transport, tokens: tokens}
 	if err := s.install(rc.RESTOptionsGetter); err != nil {
 		return nil, err
 	}

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"maps"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -19,6 +21,7 @@ import (
 	"github.com/orca-pods/orca/internal/registry/namespace"
 	"github.com/orca-pods/orca/internal/registry/node"
 	"github.com/orca-pods/orca/internal/registry/pod"
+	"github.com/orca-pods/orca/internal/registry/volume"
 )
 
 // install registers every resource's storage under /api and /apis.
@@ -46,14 +49,24 @@ func (s *Server) install(opts generic.RESTOptionsGetter) error {
 		return err
 	}
 	maps.Copy(core, basicCore)
+	volumeCore, storage, err := volume.NewREST(s.Scheme, opts)
+	if err != nil {
+		return err
+	}
+	maps.Copy(core, volumeCore)
 	// events.k8s.io/v1 converts its field selectors itself (event.AddToScheme),
 	// so it stays out of the identity conversions below.
 	events, err := event.NewEventsREST(s.Scheme, opts)
 	if err != nil {
 		return err
 	}
+	// serviceaccounts/token issues tokens; authentication.k8s.io reviews them.
+	tokenRequest, authn := s.tokenStorage(core)
+	if tokenRequest != nil {
+		core["serviceaccounts/token"] = tokenRequest
+	}
 
-	for _, storages := range []map[string]rest.Storage{core, coordination, scheduling} {
+	for _, storages := range []map[string]rest.Storage{core, coordination, scheduling, storage} {
 		if err := s.addFieldLabelConversions(storages); err != nil {
 			return err
 		}
@@ -72,7 +85,9 @@ func (s *Server) install(opts generic.RESTOptionsGetter) error {
 	}{
 		{coordinationv1.GroupName, "v1", coordination},
 		{schedulingv1.GroupName, "v1", scheduling},
+		{storagev1.GroupName, "v1", storage},
 		{eventsv1.GroupName, "v1", events},
+		{authenticationv1.GroupName, "v1", authn},
 		// policy/v1 has no resources of its own here; Eviction is served as
 		// pods/eviction, but the group must exist for discovery.
 		{policyv1.GroupName, "v1", nil},

@@ -5,11 +5,13 @@ import (
 	"reflect"
 	"strings"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -29,6 +31,9 @@ var servedGroups = []struct {
 	{coordinationv1.SchemeGroupVersion, coordinationv1.AddToScheme},
 	{schedulingv1.SchemeGroupVersion, schedulingv1.AddToScheme},
 	{policyv1.SchemeGroupVersion, policyv1.AddToScheme},
+	// TokenRequest (serviceaccounts/token), TokenReview, SelfSubjectReview.
+	{authenticationv1.SchemeGroupVersion, authenticationv1.AddToScheme},
+	{storagev1.SchemeGroupVersion, storagev1.AddToScheme},
 	// After core, so that core/v1 stays the first kind of a core Event.
 	{eventsv1.SchemeGroupVersion, event.AddToScheme},
 }

@@ -1,11 +1,13 @@
 package scheduler
 
 import (
+	"fmt"
 	"maps"
 	"reflect"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -170,4 +172,27 @@ func nodeSchedulingPropertiesChanged(oldNode, newNode *v1.Node) bool {
 		return m
 	}
 	return !maps.Equal(conds(oldNode), conds(newNode))
+}
+
+// startVolumeInformers gives VolumeBinding its listers and wakes
+// unschedulable pods when claims, volumes or classes appear or change (a
+// claim created after its pod, a volume becoming Available, a claim bound).
+func (s *Scheduler) startVolumeInformers(factory informers.SharedInformerFactory) ([]cache.InformerSynced, error) {
+	pvcs, pvs := factory.Core().V1().PersistentVolumeClaims(), factory.Core().V1().PersistentVolumes()
+	classes := factory.Storage().V1().StorageClasses()
+	s.volumes.claims, s.volumes.volumes, s.volumes.classes = pvcs.Lister(), pvs.Lister(), classes.Lister()
+	s.volumes.client = s.client
+	wake := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { s.queue.MoveAllToActiveOrBackoff() },
+		UpdateFunc: func(_, _ any) { s.queue.MoveAllToActiveOrBackoff() },
+	}
+	var synced []cache.InformerSynced
+	for _, inf := range []cache.SharedIndexInformer{pvcs.Informer(), pvs.Informer(), classes.Informer()} {
+		reg, err := inf.AddEventHandler(wake)
+		if err != nil {
+			return nil, fmt.Errorf("scheduler: adding volume event handler: %w", err)
+		}
+		synced = append(synced, reg.HasSynced)
+	}
+	return synced, nil
 }

@@ -223,6 +223,14 @@ type FilterPlugin interface {
 	Filter(ctx context.Context, state *CycleState, pod *v1.Pod, nodeInfo *NodeInfo) *Status
 }
 
+// PreBindPlugin runs after a node is chosen and before the pod is bound to
+// it, in the binding goroutine: it may call the API and wait (VolumeBinding
+// binds the pod's claims there). A failure sends the pod back to the queue.
+type PreBindPlugin interface {
+	Plugin
+	PreBind(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) *Status
+}
+
 // MaxNodeScore and MinNodeScore bound the score a ScorePlugin returns after
 // normalization.
 const (

@@ -24,22 +24,35 @@ type profile struct {
 	filter    []FilterPlugin
 	preScore  []PreScorePlugin
 	score     []weightedScorePlugin
+	preBind   []PreBindPlugin
 }
 
 // defaultProfile mirrors the order and weights of upstream's default
 // profile for the plugins orca implements. Filter order matters: a node
 // reports only the first plugin that rejects it.
-func defaultProfile() *profile {
+func defaultProfile(volumes *VolumeBinding) *profile {
 	fit, affinity, taints, ports := NodeResourcesFit{}, NodeAffinity{}, TaintToleration{}, NodePorts{}
 	balanced := NodeResourcesBalancedAllocation{}
 	return &profile{
-		preFilter: []PreFilterPlugin{affinity, ports, fit},
-		filter:    []FilterPlugin{NodeUnschedulable{}, NodeName{}, taints, affinity, ports, fit},
+		preFilter: []PreFilterPlugin{affinity, ports, fit, volumes},
+		filter:    []FilterPlugin{NodeUnschedulable{}, NodeName{}, taints, affinity, ports, fit, volumes},
 		preScore:  []PreScorePlugin{taints, affinity, fit, balanced},
 		score: []weightedScorePlugin{
 			{taints, 3}, {affinity, 2}, {fit, 1}, {balanced, 1},
 		},
+		preBind: []PreBindPlugin{volumes},
 	}
+}
+
+// runPreBind runs the PreBind plugins for the chosen node; the first failure
+// is returned with its plugin.
+func (p *profile) runPreBind(ctx context.Context, state *CycleState, pod *v1.Pod, nodeName string) *Status {
+	for _, pl := range p.preBind {
+		if s := pl.PreBind(ctx, state, pod, nodeName); !s.IsSuccess() && !s.IsSkip() {
+			return s.WithPlugin(pl.Name())
+		}
+	}
+	return nil
 }
 
 // runPreFilter runs the PreFilter plugins, merging their node restrictions.

@@ -49,7 +49,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context) bool {
 	s.bindings.Add(1)
 	go func() {
 		defer s.bindings.Done()
-		s.bind(ctx, pi, assumed)
+		s.bind(ctx, state, pi, assumed)
 	}()
 	return true
 }
@@ -115,16 +115,22 @@ func (s *Scheduler) schedulePod(ctx context.Context, state *CycleState, pod *v1.
 	return selectHost(scores, s.rand)
 }
 
-// bind binds the assumed pod through the pods/binding subresource, then
-// records the Scheduled event. On failure the pod is forgotten from the
-// cache (its reservation released) and retried.
-func (s *Scheduler) bind(ctx context.Context, pi *queuedPodInfo, assumed *v1.Pod) {
+// bind runs the PreBind plugins (volumes), binds the assumed pod through
+// the pods/binding subresource, then records the Scheduled event. On
+// failure the pod is forgotten from the cache (its reservation released)
+// and retried.
+func (s *Scheduler) bind(ctx context.Context, state *CycleState, pi *queuedPodInfo, assumed *v1.Pod) {
 	host := assumed.Spec.NodeName
-	binding := &v1.Binding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: assumed.Namespace, Name: assumed.Name, UID: assumed.UID},
-		Target:     v1.ObjectReference{Kind: "Node", Name: host},
+	var err error
+	if st := s.profile.runPreBind(ctx, state, assumed, host); !st.IsSuccess() {
+		err = fmt.Errorf("running PreBind plugin %q: %w", st.Plugin(), st.AsError())
+	} else {
+		binding := &v1.Binding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: assumed.Namespace, Name: assumed.Name, UID: assumed.UID},
+			Target:     v1.ObjectReference{Kind: "Node", Name: host},
+		}
+		err = s.client.CoreV1().Pods(assumed.Namespace).Bind(ctx, binding, metav1.CreateOptions{})
 	}
-	err := s.client.CoreV1().Pods(assumed.Namespace).Bind(ctx, binding, metav1.CreateOptions{})
 	if err != nil {
 		s.cache.ForgetPod(assumed)
 		// Releasing the reservation is like a bound pod going away.

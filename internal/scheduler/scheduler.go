@@ -48,6 +48,7 @@ type Scheduler struct {
 	clock   clock.WithTicker
 	rand    *rand.Rand
 	profile *profile
+	volumes *VolumeBinding
 	cache   *schedulerCache
 	queue   *schedulingQueue
 
@@ -71,9 +72,10 @@ func New(cfg Config) (*Scheduler, error) {
 		logger:  cfg.Logger,
 		clock:   cfg.Clock,
 		rand:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
-		profile: defaultProfile(),
+		volumes: newVolumeBinding(),
 		cache:   newSchedulerCache(),
 	}
+	s.profile = defaultProfile(s.volumes)
 	if s.name == "" {
 		s.name = v1.DefaultSchedulerName
 	}
@@ -123,10 +125,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("scheduler: adding node event handler: %w", err)
 	}
+	volumeRegs, err := s.startVolumeInformers(factory)
+	if err != nil {
+		return err
+	}
 	factory.Start(ctx.Done())
 	// Wait until the handlers (not just the stores) have seen the initial
 	// lists, so that the first cycle sees every node and bound pod.
-	if !cache.WaitForCacheSync(ctx.Done(), podReg.HasSynced, nodeReg.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), append(volumeRegs, podReg.HasSynced, nodeReg.HasSynced)...) {
 		cancel()
 		factory.Shutdown()
 		s.background.Wait()

@@ -20,10 +20,14 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/orca-pods/orca/internal/apiserver"
+	sa "github.com/orca-pods/orca/internal/auth/serviceaccount"
 	nscontroller "github.com/orca-pods/orca/internal/controllers/namespace"
 	"github.com/orca-pods/orca/internal/controllers/nodeipam"
 	"github.com/orca-pods/orca/internal/controllers/nodelifecycle"
+	"github.com/orca-pods/orca/internal/controllers/persistentvolume"
+	"github.com/orca-pods/orca/internal/controllers/rootcacert"
 	sacontroller "github.com/orca-pods/orca/internal/controllers/serviceaccount"
+	"github.com/orca-pods/orca/internal/controllers/volumeprotection"
 	"github.com/orca-pods/orca/internal/pki"
 	"github.com/orca-pods/orca/internal/scheduler"
 	"github.com/orca-pods/orca/internal/storage"
@@ -42,6 +46,9 @@ type Config struct {
 	ClusterCIDR *net.IPNet
 	// NodeCIDRMaskSize is the prefix length of each node's share (24).
 	NodeCIDRMaskSize int
+	// ServiceAccountIssuer is the iss of service account tokens
+	// (--service-account-issuer; default sa.DefaultIssuer).
+	ServiceAccountIssuer string
 	// Agent configures the node agent for this machine.
 	Agent AgentConfig
 	// Ready, if set, is closed once the API answers and bootstrap is done.
@@ -69,6 +76,9 @@ func (c *Config) setDefaults() error {
 	if c.ClusterCIDR == nil {
 		_, c.ClusterCIDR, _ = net.ParseCIDR("10.42.0.0/16")
 	}
+	if c.ServiceAccountIssuer == "" {
+		c.ServiceAccountIssuer = sa.DefaultIssuer
+	}
 	return nil
 }
 
@@ -82,6 +92,10 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("create data dir: %w", err)
 	}
 	certs, err := ensureCerts(cfg)
+	if err != nil {
+		return err
+	}
+	saKey, err := pki.EnsureServiceAccountKey(filepath.Join(cfg.DataDir, "pki"))
 	if err != nil {
 		return err
 	}
@@ -101,8 +115,9 @@ func Run(ctx context.Context, cfg Config) error {
 		ServingCertFile: certs.serving.CertFile, ServingKeyFile: certs.serving.KeyFile,
 		ClientCAFile:          certs.ca.CertFile,
 		KubeletClientCertFile: certs.kubeletClient.CertFile, KubeletClientKeyFile: certs.kubeletClient.KeyFile,
-		KubeletCAFile: certs.ca.CertFile,
-		EtcdServers:   etcd.Endpoints, EtcdCAFile: etcd.CAFile, EtcdCertFile: etcd.CertFile, EtcdKeyFile: etcd.KeyFile,
+		KubeletCAFile:     certs.ca.CertFile,
+		ServiceAccountKey: saKey, ServiceAccountIssuer: cfg.ServiceAccountIssuer,
+		EtcdServers: etcd.Endpoints, EtcdCAFile: etcd.CAFile, EtcdCertFile: etcd.CertFile, EtcdKeyFile: etcd.KeyFile,
 		Logger: log,
 	})
 	if err != nil {
@@ -152,6 +167,11 @@ func startComponents(hook genericapiserver.PostStartHookContext, cfg Config, cer
 	}
 	run(nscontroller.New(client, meta, factory, log.With("component", "namespace-controller")).Run)
 	run(sacontroller.New(client, factory, log.With("component", "serviceaccount-controller")).Run)
+	caPEM, err := os.ReadFile(certs.ca.CertFile)
+	if err != nil {
+		return fmt.Errorf("read cluster ca: %w", err)
+	}
+	run(rootcacert.New(client, factory, caPEM, log.With("component", "root-ca-cert-publisher")).Run)
 	ipam, err := nodeipam.New(nodeipam.Config{Client: client, Factory: factory, ClusterCIDR: cfg.ClusterCIDR, NodeMaskSize: cfg.NodeCIDRMaskSize,
 		Logger: log.With("component", "node-ipam-controller")})
 	if err != nil {
@@ -159,6 +179,8 @@ func startComponents(hook genericapiserver.PostStartHookContext, cfg Config, cer
 	}
 	run(ipam.Run)
 	run(nodelifecycle.New(nodelifecycle.Config{Client: client, Factory: factory, Logger: log.With("component", "node-lifecycle-controller")}).Run)
+	run(persistentvolume.New(persistentvolume.Config{Client: client, Factory: factory, Logger: log.With("component", "persistentvolume-controller")}).Run)
+	run(volumeprotection.New(client, factory, log.With("component", "volume-protection-controller")).Run)
 	run(func(ctx context.Context) {
 		if err := sched.Run(ctx); err != nil && ctx.Err() == nil {
 			log.Error("scheduler stopped", "err", err)

@@ -70,14 +70,17 @@ var (
 	ageRE       = regexp.MustCompile(`(?m)( {2,})(\d+[hd])?(\d+m)?\d+s( {2,}|$)`)
 	spacesRE    = regexp.MustCompile(`(\S) {2,}`)
 	timestampRE = regexp.MustCompile(`[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}`)
+	// The ServiceAccount admission plugin names the token volume randomly.
+	tokenVolumeRE = regexp.MustCompile(`kube-api-access-[a-z0-9]{5}`)
 )
 
-// normalize masks what changes from run to run: the namespace, ages and
-// timestamps. Column widths follow the ages, so runs of spaces between
+// normalize masks what changes from run to run: the namespace, ages,
+// timestamps and the token volume's name. Column widths follow the ages, so runs of spaces between
 // cells are folded; indentation is kept.
 func normalize(s, ns string) string {
 	s = strings.ReplaceAll(s, ns, "NAMESPACE")
 	s = timestampRE.ReplaceAllString(s, "TIMESTAMP")
+	s = tokenVolumeRE.ReplaceAllString(s, "kube-api-access-XXXXX")
 	s = ageRE.ReplaceAllString(s, "${1}AGE${4}")
 	return spacesRE.ReplaceAllString(s, "$1  ")
 }

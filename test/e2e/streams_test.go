@@ -228,15 +228,12 @@ func TestStreamsReachContainersThroughTheAPIServer(t *testing.T) {
 					t.Errorf("copied out: %d bytes, err %v", len(back), err)
 				}
 			})
-			t.Run("AttachStreamsTheOutputButRefusesStdin", func(t *testing.T) {
+			// Stdin and terminals: attach_test.go.
+			t.Run("AttachStreamsTheOutput", func(t *testing.T) {
 				out, stop := k.Start("attach", "ticker")
 				framework.WaitForOutput(t, out, "tick", 10*time.Second)
 				framework.WaitForOutput(t, out, "tock", 10*time.Second)
 				stop()
-				r := k.Run("", "attach", "-i", "ticker")
-				if !strings.Contains(r.Stderr, `attaching to the stdin of container "app" is not supported yet`) {
-					t.Errorf("attach -i: exit %d, stderr %q", r.ExitCode, r.Stderr)
-				}
 			})
 			t.Run("ExecRoundTrip", func(t *testing.T) {
 				var times []time.Duration

@@ -8,8 +8,9 @@ import (
 	"k8s.io/apiserver/pkg/admission"
 )
 
-// Admit fills in a created pod's service account and image pull secrets,
-// then runs Validate so the pod it leaves is one Validate accepts.
+// Admit fills in a created pod's service account, API token volume and
+// image pull secrets, then runs Validate so the pod it leaves is one
+// Validate accepts.
 func (s *Plugin) Admit(ctx context.Context, a admission.Attributes, o admission.ObjectInterfaces) error {
 	pod := podFor(a)
 	if pod == nil || a.GetOperation() != admission.Create {
@@ -36,6 +37,10 @@ func (s *Plugin) Admit(ctx context.Context, a admission.Attributes, o admission.
 	sa, err := s.getServiceAccount(ctx, a.GetNamespace(), pod.Spec.ServiceAccountName)
 	if err != nil {
 		return admission.NewForbidden(a, fmt.Errorf("error looking up service account %s/%s: %w", a.GetNamespace(), pod.Spec.ServiceAccountName, err))
+	}
+
+	if s.MountServiceAccountToken && shouldAutomount(sa, pod) {
+		s.mountServiceAccountToken(pod)
 	}
 
 	// A pod that lists no pull secrets uses its account's. Only the names

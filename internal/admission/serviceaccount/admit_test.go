@@ -26,22 +26,22 @@ func TestAdmitCreate(t *testing.T) {
 		name:     "no account names default",
 		accounts: []runtime.Object{account("default")},
 		pod:      pod(),
-		want:     pod(func(p *corev1.Pod) { p.Spec.ServiceAccountName, p.Spec.DeprecatedServiceAccount = "default", "default" }),
+		want:     pod(func(p *corev1.Pod) { p.Spec.ServiceAccountName, p.Spec.DeprecatedServiceAccount = "default", "default" }, mounted),
 	}, {
 		name:     "already defaulted is left alone",
 		accounts: []runtime.Object{account("default")},
 		pod:      pod(withAccount("default")),
-		want:     pod(withAccount("default")),
+		want:     pod(withAccount("default"), mounted),
 	}, {
 		name:     "named account, pull secrets copied",
 		accounts: []runtime.Object{robot},
 		pod:      pod(withAccount("robot")),
-		want:     pod(withAccount("robot"), func(p *corev1.Pod) { p.Spec.ImagePullSecrets = pullSecrets("registry") }),
+		want:     pod(withAccount("robot"), func(p *corev1.Pod) { p.Spec.ImagePullSecrets = pullSecrets("registry") }, mounted),
 	}, {
 		name:     "pod's own pull secrets win",
 		accounts: []runtime.Object{robot},
 		pod:      pod(withAccount("robot"), func(p *corev1.Pod) { p.Spec.ImagePullSecrets = pullSecrets("mine") }),
-		want:     pod(withAccount("robot"), func(p *corev1.Pod) { p.Spec.ImagePullSecrets = pullSecrets("mine") }),
+		want:     pod(withAccount("robot"), func(p *corev1.Pod) { p.Spec.ImagePullSecrets = pullSecrets("mine") }, mounted),
 	}, {
 		name:     "missing account is looked up once",
 		pod:      pod(withAccount("robot")),

@@ -14,13 +14,15 @@ import (
 
 // newPlugin wires a plugin to a fake clientset holding objs and waits for
 // its informer, the way the server's factory would be started. Retries of
-// the default account lookup do not sleep.
+// the default account lookup do not sleep, and the token volume is always
+// kube-api-access-xxxxx.
 func newPlugin(t *testing.T, objs ...runtime.Object) (*Plugin, *fake.Clientset) {
 	t.Helper()
 	client := fake.NewClientset(objs...)
 	factory := informers.NewSharedInformerFactory(client, 0)
 	s := NewPlugin()
 	s.retryInterval = func() time.Duration { return 0 }
+	s.generateName = func(base string) string { return base + "xxxxx" }
 	s.SetExternalKubeClientSet(client)
 	s.SetExternalKubeInformerFactory(factory)
 	if err := s.ValidateInitialization(); err != nil {
@@ -133,4 +135,19 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// mounted is what Admit does to a pod that automounts its token: the
+// kube-api-access volume, mounted in each of its containers.
+func mounted(p *corev1.Pod) {
+	p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{
+		Name: "kube-api-access-xxxxx", VolumeSource: corev1.VolumeSource{Projected: TokenVolumeSource()},
+	})
+	m := corev1.VolumeMount{Name: "kube-api-access-xxxxx", ReadOnly: true, MountPath: DefaultAPITokenMountPath}
+	for i := range p.Spec.InitContainers {
+		p.Spec.InitContainers[i].VolumeMounts = append(p.Spec.InitContainers[i].VolumeMounts, m)
+	}
+	for i := range p.Spec.Containers {
+		p.Spec.Containers[i].VolumeMounts = append(p.Spec.Containers[i].VolumeMounts, m)
+	}
 }

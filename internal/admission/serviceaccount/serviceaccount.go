@@ -3,11 +3,11 @@
 // names the "default" account when the pod names none, requires the account
 // to exist, copies the account's imagePullSecrets into a pod that has none,
 // and enforces the account's mountable-secrets list when the account asks
-// for it. Mirror pods (the kubelet's copies of static pods) may not use
-// service accounts or secrets at all.
-//
-// Not done yet: projecting the API token volume (kube-api-access-*) into
-// pods. Upstream does that here too; orca has no TokenRequest API to back it.
+// for it. Unless the pod or its account opts out, it adds the
+// kube-api-access-* projected volume (token, cluster CA, namespace) and
+// mounts it in every container at DefaultAPITokenMountPath. Mirror pods
+// (the kubelet's copies of static pods) may not use service accounts or
+// secrets at all.
 package serviceaccount
 
 import (
@@ -44,6 +44,12 @@ type Plugin struct {
 	// each carried EnforceMountableSecretsAnnotation. Off, as upstream.
 	LimitSecretReferences bool
 
+	// MountServiceAccountToken adds the kube-api-access volume to pods
+	// that automount their token. On, as upstream.
+	MountServiceAccountToken bool
+	// generateName names that volume from its prefix; tests fix it.
+	generateName func(base string) string
+
 	client kubernetes.Interface
 	lister corev1listers.ServiceAccountLister
 
@@ -64,8 +70,10 @@ var (
 // only for pods/ephemeralcontainers, whose new containers may name secrets.
 func NewPlugin() *Plugin {
 	return &Plugin{
-		Handler:       admission.NewHandler(admission.Create, admission.Update),
-		retryInterval: jitteredRetryInterval,
+		Handler:                  admission.NewHandler(admission.Create, admission.Update),
+		MountServiceAccountToken: true,
+		generateName:             defaultGenerateName,
+		retryInterval:            jitteredRetryInterval,
 	}
 }
 

@@ -82,6 +82,8 @@ type Manager struct {
 	prober *prober.Manager
 	// volumes writes configMap, secret, downwardAPI and projected volumes.
 	volumes *volumes.Manager
+	// tokens caches the service account tokens projected into pods.
+	tokens *tokenManager
 }
 
 // Kubernetes' restart back-off: 10 s doubling to 5 min.
@@ -110,6 +112,7 @@ func New(ctx context.Context, cfg Config) *Manager {
 		Runtime: cfg.Runtime, Recorder: m.event, Logger: cfg.Logger, Clock: cfg.Clock,
 		KubeVersion: version.Kubernetes(),
 	})
+	m.tokens = newTokenManager(cfg.Client, cfg.Clock, cfg.Logger)
 	m.volumes = volumes.New(volumes.Config{
 		ConfigMaps: func(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
 			return cfg.Client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
@@ -123,6 +126,7 @@ func New(ctx context.Context, cfg Config) *Manager {
 				corev1.ResourceMemory: *resource.NewQuantity(cfg.MemoryCapacity, resource.BinarySI),
 			}
 		},
+		TokenSource: m.tokens.token,
 	})
 	return m
 }
@@ -183,6 +187,7 @@ func (m *Manager) UpdatePod(pod *corev1.Pod) {
 			defer m.wg.Done()
 			w.run(m.ctx)
 			m.prober.RemovePod(pod)
+			m.tokens.forget(pod.UID)
 			m.mu.Lock()
 			delete(m.workers, pod.UID)
 			m.mu.Unlock()

@@ -34,6 +34,11 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, c *corev1.
 		w.m.crashBackOff.Next(key, finished)
 	}
 
+	if err := w.claimsReady(pod, c); err != nil {
+		w.state.setWaiting(c.Name, "ContainerCreating", "")
+		w.event(pod, "", corev1.EventTypeWarning, "FailedMount", err.Error())
+		return 5 * time.Second
+	}
 	img, wait := w.ensureImage(ctx, pod, c, ref)
 	if img == nil {
 		return wait

@@ -54,6 +54,8 @@ func (w *worker) setUpVolume(pod *corev1.Pod, v *corev1.Volume) (string, error) 
 		return dir, nil
 	case v.HostPath != nil:
 		return v.HostPath.Path, checkHostPath(v.Name, v.HostPath)
+	case v.PersistentVolumeClaim != nil:
+		return w.claimVolumePath(pod, v)
 	case volumes.PluginDir(v) != "":
 		dir := filepath.Join(w.podDir(pod), "volumes", volumes.PluginDir(v), v.Name)
 		ctx, cancel := context.WithTimeout(w.m.ctx, volumeSetUpTimeout)
@@ -146,16 +148,14 @@ func (w *worker) mounts(pod *corev1.Pod, c *corev1.Container) ([]runtime.Mount, 
 			if filepath.IsAbs(vm.SubPath) || strings.Contains(vm.SubPath, "..") {
 				return nil, fmt.Errorf("subPath %q must be a relative path without '..'", vm.SubPath)
 			}
-			host = filepath.Join(host, vm.SubPath)
-			if _, err := os.Stat(host); os.IsNotExist(err) {
-				if err := os.MkdirAll(host, 0o750); err != nil {
-					return nil, err
-				}
+			if host, err = resolveSubPath(host, vm.SubPath); err != nil {
+				w.log.Warn("subPath", "volumeMount", vm.Name, "err", err)
+				return nil, configErrorf("failed to prepare subPath for volumeMount %q of container %q", vm.Name, c.Name)
 			}
 		}
 		// The kubelet mounts API-data volumes read-only, whatever the
 		// mount says: their files are the API's, swapped in atomically.
-		ro := vm.ReadOnly || volumes.PluginDir(v) != ""
+		ro := vm.ReadOnly || volumes.PluginDir(v) != "" || (v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ReadOnly)
 		m := runtime.Mount{HostPath: host, ContainerPath: vm.MountPath, ReadOnly: ro, Propagation: "private"}
 		if vm.MountPropagation != nil {
 			switch *vm.MountPropagation {
@@ -215,4 +215,34 @@ func isMountPoint(path string) bool {
 		return false
 	}
 	return st.Dev != parent.Dev
+}
+
+// resolveSubPath returns the host path of sub inside the volume at base,
+// creating missing directories as the kubelet does, and refuses a path
+// that leaves the volume through a symlink (a container could have
+// planted one pointing anywhere on the node).
+func resolveSubPath(base, sub string) (string, error) {
+	root, err := filepath.EvalSymlinks(base)
+	if err != nil {
+		return "", err
+	}
+	cur := root
+	for _, part := range strings.Split(filepath.Clean(sub), string(filepath.Separator)) {
+		next := filepath.Join(cur, part)
+		if _, err := os.Lstat(next); os.IsNotExist(err) {
+			if err := os.Mkdir(next, 0o750); err != nil {
+				return "", err
+			}
+		} else if err != nil {
+			return "", err
+		}
+		if next, err = filepath.EvalSymlinks(next); err != nil {
+			return "", err
+		}
+		if next != root && !strings.HasPrefix(next, root+string(filepath.Separator)) {
+			return "", fmt.Errorf("subpath %q resolves to %s, outside the volume %s", sub, next, root)
+		}
+		cur = next
+	}
+	return cur, nil
 }
