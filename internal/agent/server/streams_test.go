@@ -349,9 +349,12 @@ func TestPortForwardKeepsServingAfterAConnectionFails(t *testing.T) {
 		}
 		h.Set("streamType", "data")
 		d, err := conn.CreateStream(h)
-		if err != nil {
+		if err != nil && port == "80" {
 			t.Fatal(err)
 		}
+		// For a port that fails, the server may finish the request (and
+		// reset its streams) before the data stream's reply arrives, as
+		// kubectl also sees; only the error stream matters then.
 		return d, e
 	}
 	_, errs := pair("1", "81")
