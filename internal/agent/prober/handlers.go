@@ -1,6 +1,7 @@
 package prober
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -142,8 +143,16 @@ func (m *Manager) httpRequest(ctx context.Context, g *corev1.HTTPGetAction, c *c
 // same host; a redirect elsewhere ends the probe as a warning (it still
 // passes). A failure's message never includes the body.
 func (m *Manager) httpProbe(req *http.Request, timeout time.Duration) (outcome, string, error) {
-	client := &http.Client{Timeout: timeout, Transport: m.transport, CheckRedirect: sameHostRedirects}
-	res, err := client.Do(req)
+	res, err := plainHTTP(req, timeout)
+	if res != nil && res.StatusCode >= http.StatusMultipleChoices && res.StatusCode < http.StatusBadRequest {
+		// Redirects take the full client, which follows them.
+		res.Body.Close()
+		res = nil
+	}
+	if res == nil && err == nil {
+		client := &http.Client{Timeout: timeout, Transport: m.transport, CheckRedirect: sameHostRedirects}
+		res, err = client.Do(req)
+	}
 	if err != nil {
 		// Timeouts and refused connections are failures, not errors.
 		return outFailure, err.Error(), nil
@@ -161,6 +170,66 @@ func (m *Manager) httpProbe(req *http.Request, timeout time.Duration) (outcome, 
 		return outSuccess, body, nil
 	}
 	return outFailure, fmt.Sprintf("HTTP probe failed with statuscode: %d", res.StatusCode), nil
+}
+
+// plainHTTP does a plain-HTTP probe on one connection of its own, without
+// the transport's per-connection goroutines and hand-offs: a hundred pods
+// probed every second made those most of the prober's CPU. It returns
+// (nil, nil) for requests it leaves to the full client (HTTPS). Errors
+// read as the client's would ("Get \"url\": ...").
+func plainHTTP(req *http.Request, timeout time.Duration) (*http.Response, error) {
+	if req.URL.Scheme != "http" {
+		return nil, nil
+	}
+	fail := func(err error) error { return &url.Error{Op: "Get", URL: req.URL.String(), Err: err} }
+	ctx, cancel := context.WithTimeout(req.Context(), timeout)
+	defer cancel()
+	d := probeDialer()
+	addr := req.URL.Host
+	if req.URL.Port() == "" {
+		addr = net.JoinHostPort(req.URL.Hostname(), "80")
+	}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = errors.New("context deadline exceeded (Client.Timeout exceeded while awaiting headers)")
+		}
+		return nil, fail(err)
+	}
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
+	out := req.WithContext(context.Background())
+	out.Close = true // one request per connection, as the kubelet's probes
+	w := bufio.NewWriterSize(conn, 1024)
+	if err := out.Write(w); err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fail(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReaderSize(conn, 4096), out)
+	if err != nil {
+		conn.Close()
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			err = errors.New("context deadline exceeded (Client.Timeout exceeded while awaiting headers)")
+		}
+		return nil, fail(err)
+	}
+	res.Body = &closeBoth{ReadCloser: res.Body, conn: conn}
+	return res, nil
+}
+
+// closeBoth closes the response body and its connection.
+type closeBoth struct {
+	io.ReadCloser
+	conn net.Conn
+}
+
+func (c *closeBoth) Close() error {
+	err := c.ReadCloser.Close()
+	c.conn.Close()
+	return err
 }
 
 func sameHostRedirects(req *http.Request, via []*http.Request) error {
