@@ -1,45 +1,15 @@
 package linux
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/orca-pods/orca/internal/runtime"
+	"github.com/orca-pods/orca/test/e2e/framework"
 )
-
-// syncBuffer is a bytes.Buffer safe for the runtime's copier and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // The end of an attached client's stdin closes a StdinOnce container's
 // stdin: cat reads EOF and exits.
@@ -50,7 +20,7 @@ func TestAttachStdinOnceDeliversEOF(t *testing.T) {
 	cfg.Stdin, cfg.StdinOnce = true, true
 	id := e.start(sb, cfg)
 
-	var out, errOut syncBuffer
+	var out, errOut framework.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- e.rt.Attach(context.Background(), id, runtime.AttachRequest{
@@ -86,13 +56,13 @@ func TestAttachTwiceWithoutStdinOnce(t *testing.T) {
 	cfg.Stdin = true
 	id := e.start(sb, cfg)
 	for _, word := range []string{"first", "second"} {
-		var out syncBuffer
+		var out framework.SyncBuffer
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {
 			done <- e.rt.Attach(ctx, id, runtime.AttachRequest{Stdin: strings.NewReader(word + "\n"), Stdout: &out})
 		}()
-		waitFor(t, "echo of "+word, func() bool { return out.String() == word+"\n" })
+		framework.Eventually(t, 10*time.Second, "echo of "+word, func() bool { return out.String() == word+"\n" })
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatal(err)
@@ -113,7 +83,7 @@ func TestAttachToATerminal(t *testing.T) {
 	id := e.start(sb, cfg)
 
 	inR, inW := io.Pipe()
-	var out syncBuffer
+	var out framework.SyncBuffer
 	resize := make(chan runtime.TerminalSize, 1)
 	resize <- runtime.TerminalSize{Width: 123, Height: 45}
 	done := make(chan error, 1)
@@ -123,7 +93,7 @@ func TestAttachToATerminal(t *testing.T) {
 	go func() {
 		_, _ = io.WriteString(inW, "\n")
 	}()
-	waitFor(t, "a prompt", func() bool { return strings.Contains(out.String(), "# ") })
+	framework.Eventually(t, 10*time.Second, "a prompt", func() bool { return strings.Contains(out.String(), "# ") })
 	go func() {
 		_, _ = io.WriteString(inW, "stty size; exit 7\n")
 	}()
